@@ -1,0 +1,287 @@
+#include "decoder/dec_container.h"
+
+#include <string>
+#include <unordered_set>
+
+#include "format/checksum.h"
+#include "format/tensor_layout.h"
+#include "format/types.h"
+#include "format/zstd_codec.h"
+
+namespace sdc {
+namespace {
+
+std::string Sec(uint32_t i) { return "section " + std::to_string(i); }
+
+bool AllZero(std::span<const uint8_t> bytes) {
+  for (uint8_t b : bytes)
+    if (b != 0) return false;
+  return true;
+}
+
+}  // namespace
+
+std::vector<uint64_t> ShapeOf(const fb::Tensor& t) {
+  std::vector<uint64_t> shape;
+  if (t.shape())
+    for (uint64_t d : *t.shape()) shape.push_back(d);
+  return shape;
+}
+
+const char* SectionKindName(fb::SectionKind kind) {
+  if (kind > fb::SectionKind::MAX) return "unknown";
+  static const char* kNames[] = {"tensor_data", "scales",  "codes", "asset", "bank", "indices",
+                                 "residual_positions", "residual_values"};
+  return kNames[static_cast<int>(kind)];
+}
+
+const char* CodecName(fb::Codec codec) {
+  switch (codec) {
+    case fb::Codec::Raw: return "raw";
+    case fb::Codec::Zstd: return "zstd";
+  }
+  return "unknown";
+}
+
+const char* RepresentationName(fb::Representation rep) {
+  switch (rep) {
+    case fb::Representation::RawRep: return "raw";
+    case fb::Representation::ScalarRep: return "scalar";
+    case fb::Representation::NONE: return "none";
+  }
+  return "unknown";
+}
+
+Status Container::Open(std::span<const uint8_t> file, const DecodeLimits& limits, Container* out) {
+  Container c;
+  c.file_ = file;
+  c.limits_ = limits;
+  SDC_RETURN_IF_ERROR(ParseHeader(file, &c.header_));
+  const FileHeader& h = c.header_;
+  SDC_CHECK(h.manifest_raw_size <= limits.max_manifest_bytes, StatusCode::kLimitExceeded,
+            "manifest: " + std::to_string(h.manifest_raw_size) + " bytes exceeds the limit of " +
+                std::to_string(limits.max_manifest_bytes));
+  // FlatBuffers 2.0.8 cannot address more than 2 GiB.
+  SDC_CHECK(h.manifest_raw_size < (uint64_t{1} << 31), StatusCode::kLimitExceeded,
+            "manifest: larger than the FlatBuffers 2 GiB limit");
+  std::span<const uint8_t> stored = file.subspan(kHeaderSize, h.manifest_stored_size);
+  SDC_CHECK(Xxh64(stored) == h.manifest_xxh64, StatusCode::kChecksumMismatch, "manifest: XXH64 does not match");
+  std::span<const uint8_t> manifest = stored;
+  if (h.manifest_codec == ManifestCodec::kZstd) {
+    SDC_RETURN_IF_ERROR(ZstdDecompressExact(stored, h.manifest_raw_size, &c.manifest_buf_).WithContext("manifest"));
+    manifest = c.manifest_buf_;
+  } else {
+    // Copy so the flatbuffer is aligned for the verifier whatever the file buffer's alignment.
+    c.manifest_buf_.assign(stored.begin(), stored.end());
+    manifest = c.manifest_buf_;
+  }
+  flatbuffers::Verifier::Options opts;
+  opts.max_depth = 16;
+  opts.max_tables = 4 * (limits.max_sections + limits.max_tensors + limits.max_assets) + 64;
+  opts.check_alignment = true;
+  flatbuffers::Verifier verifier(manifest.data(), manifest.size(), opts);
+  SDC_CHECK(fb::VerifyManifestBuffer(verifier), StatusCode::kCorrupt,
+            "manifest: FlatBuffers verification failed (wrong identifier or malformed tables)");
+  c.manifest_ = fb::GetManifest(manifest.data());
+  SDC_RETURN_IF_ERROR(c.CheckSections());
+  SDC_RETURN_IF_ERROR(c.CheckReferences());
+  *out = std::move(c);
+  return Status::Ok();
+}
+
+// Sections are listed in file order and tile the data area exactly: each starts where the previous one
+// ended (rounded up to the alignment when one is set, the gap being zero bytes), and the last ends at the
+// end of the file. So every byte of the file is covered by the header checks, the manifest hash, a
+// section hash or a zero-padding check.
+Status Container::CheckSections() {
+  const uint32_t n = section_count();
+  SDC_CHECK(n <= limits_.max_sections, StatusCode::kLimitExceeded,
+            std::to_string(n) + " sections exceed the limit of " + std::to_string(limits_.max_sections));
+  const uint32_t align = manifest_->alignment();
+  SDC_CHECK(align <= 4096 && (align & (align - 1)) == 0, StatusCode::kCorrupt,
+            "manifest: alignment " + std::to_string(align) + " is not 0 or a power of two up to 4096");
+  const uint64_t data_size = file_.size() - data_start();
+  uint64_t pos = 0;  // relative to data_start
+  padding_bytes_ = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    const fb::Section& s = section(i);
+    SDC_CHECK(s.kind() <= fb::SectionKind::MAX, StatusCode::kUnsupported,
+              Sec(i) + ": unknown kind " + std::to_string(static_cast<int>(s.kind())));
+    SDC_CHECK(s.codec() <= fb::Codec::MAX, StatusCode::kUnsupported,
+              Sec(i) + ": unknown codec " + std::to_string(static_cast<int>(s.codec())));
+    SDC_CHECK(s.offset() <= data_size && s.stored_size() <= data_size - s.offset(), StatusCode::kCorrupt,
+              Sec(i) + ": offset " + std::to_string(s.offset()) + " + size " + std::to_string(s.stored_size()) +
+                  " runs past the end of the file");
+    SDC_CHECK(s.offset() >= pos, StatusCode::kCorrupt, Sec(i) + ": overlaps the previous section");
+    uint64_t aligned = pos;
+    if (align > 1) aligned = (pos + align - 1) / align * align;  // pos <= data_size < 2^63: no overflow
+    SDC_CHECK(s.offset() == aligned, StatusCode::kCorrupt,
+              Sec(i) + ": leaves " + std::to_string(s.offset() - pos) + " unaccounted bytes before it");
+    std::span<const uint8_t> gap = file_.subspan(data_start() + pos, s.offset() - pos);
+    SDC_CHECK(AllZero(gap), StatusCode::kCorrupt, Sec(i) + ": alignment padding before it is not zero");
+    padding_bytes_ += gap.size();
+    SDC_CHECK(s.raw_size() <= limits_.max_section_raw_bytes, StatusCode::kLimitExceeded,
+              Sec(i) + ": raw size " + std::to_string(s.raw_size()) + " exceeds the limit of " +
+                  std::to_string(limits_.max_section_raw_bytes));
+    SDC_CHECK(s.codec() != fb::Codec::Raw || s.raw_size() == s.stored_size(), StatusCode::kCorrupt,
+              Sec(i) + ": raw codec with differing stored and raw sizes");
+    pos = s.offset() + s.stored_size();
+  }
+  SDC_CHECK(pos == data_size, StatusCode::kCorrupt,
+            std::to_string(data_size - pos) + " bytes after the last section are not described by the manifest");
+  return Status::Ok();
+}
+
+namespace {
+
+// Tracks which part of the file refers to each section: every section must be referenced exactly once,
+// by a part of the right kind.
+class SectionRefs {
+ public:
+  explicit SectionRefs(const Container& c) : c_(c), used_(c.section_count(), false) {}
+
+  Status Claim(uint32_t index, fb::SectionKind kind, const std::string& who) {
+    SDC_CHECK(index < used_.size(), StatusCode::kCorrupt,
+              who + ": refers to " + Sec(index) + " of " + std::to_string(used_.size()));
+    SDC_CHECK(!used_[index], StatusCode::kCorrupt, who + ": " + Sec(index) + " is already used by another part");
+    SDC_CHECK(c_.section(index).kind() == kind, StatusCode::kCorrupt,
+              who + ": " + Sec(index) + " is of kind " + SectionKindName(c_.section(index).kind()) + ", expected " +
+                  SectionKindName(kind));
+    used_[index] = true;
+    return Status::Ok();
+  }
+  Status AllClaimed() const {
+    for (size_t i = 0; i < used_.size(); ++i)
+      SDC_CHECK(used_[i], StatusCode::kCorrupt, Sec(static_cast<uint32_t>(i)) + ": not referenced by any tensor or asset");
+    return Status::Ok();
+  }
+
+ private:
+  const Container& c_;
+  std::vector<bool> used_;
+};
+
+Status CheckRawRep(const Container& c, const fb::Tensor& t, uint64_t numel, const std::string& who, SectionRefs* refs) {
+  const fb::RawRep* rep = t.rep_as_RawRep();
+  auto stored = static_cast<uint8_t>(rep->stored_dtype());
+  SDC_CHECK(IsValidDType(stored), StatusCode::kUnsupported, who + ": unknown stored dtype");
+  DType sd = static_cast<DType>(stored), td = static_cast<DType>(t.dtype());
+  SDC_CHECK(sd == td || (IsLossyCodable(td) && (sd == DType::kF16 || sd == DType::kBF16)), StatusCode::kCorrupt,
+            who + ": raw storage as " + DTypeName(sd) + " cannot reconstruct " + DTypeName(td));
+  SDC_RETURN_IF_ERROR(refs->Claim(rep->data(), fb::SectionKind::TensorData, who));
+  SDC_CHECK(c.section(rep->data()).raw_size() == numel * DTypeSize(sd), StatusCode::kCorrupt,
+            who + ": data section size does not match shape x stored dtype");
+  return Status::Ok();
+}
+
+Status CheckScalarRep(const Container& c, const fb::Tensor& t, const std::string& who, SectionRefs* refs) {
+  const fb::ScalarRep* rep = t.rep_as_ScalarRep();
+  SDC_CHECK(IsLossyCodable(static_cast<DType>(t.dtype())), StatusCode::kCorrupt,
+            who + ": scalar representation of a non-float tensor");
+  SDC_CHECK(rep->bits() >= 2 && rep->bits() <= 8, StatusCode::kCorrupt,
+            who + ": scalar bits " + std::to_string(rep->bits()) + " outside 2..8");
+  SDC_CHECK(rep->scale_dtype() == fb::DType::F16 || rep->scale_dtype() == fb::DType::F32, StatusCode::kCorrupt,
+            who + ": scale dtype must be F16 or F32");
+  RowLayout rl = RowsOf(ShapeOf(t));
+  uint64_t scales = rl.rows * GroupsPerRow(rl.cols, rep->group_size());  // <= numel: no overflow
+  SDC_RETURN_IF_ERROR(refs->Claim(rep->scales(), fb::SectionKind::Scales, who + " scales"));
+  SDC_RETURN_IF_ERROR(refs->Claim(rep->codes(), fb::SectionKind::Codes, who + " codes"));
+  SDC_CHECK(c.section(rep->scales()).raw_size() == scales * DTypeSize(static_cast<DType>(rep->scale_dtype())),
+            StatusCode::kCorrupt, who + ": scales section size does not match rows x groups");
+  SDC_CHECK(c.section(rep->codes()).raw_size() == rl.numel(), StatusCode::kCorrupt,
+            who + ": codes section size does not match the element count");
+  return Status::Ok();
+}
+
+}  // namespace
+
+// Tensors and assets: names, shapes, limits, and the sections each part refers to.
+Status Container::CheckReferences() {
+  const auto* tensors = manifest_->tensors();
+  const uint32_t n = tensors ? tensors->size() : 0;
+  SDC_CHECK(n <= limits_.max_tensors, StatusCode::kLimitExceeded,
+            std::to_string(n) + " tensors exceed the limit of " + std::to_string(limits_.max_tensors));
+  SectionRefs refs(*this);
+  std::unordered_set<std::string_view> names;
+  uint64_t total = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    const fb::Tensor& t = *tensors->Get(i);
+    std::string_view name(t.name()->c_str(), t.name()->size());
+    std::string who = "tensor " + std::to_string(i);
+    SDC_CHECK(!name.empty() && name.size() <= limits_.max_name_bytes, StatusCode::kCorrupt,
+              who + ": name empty or longer than " + std::to_string(limits_.max_name_bytes) + " bytes");
+    who = "tensor '" + std::string(name) + "'";
+    SDC_CHECK(names.insert(name).second, StatusCode::kCorrupt, who + ": duplicate name");
+    SDC_CHECK(IsValidDType(static_cast<uint8_t>(t.dtype())), StatusCode::kUnsupported, who + ": unknown dtype");
+    SDC_CHECK(IsValidRole(static_cast<uint8_t>(t.role())), StatusCode::kUnsupported, who + ": unknown role");
+    const uint64_t rank = t.shape() ? t.shape()->size() : 0;
+    SDC_CHECK(rank <= limits_.max_rank, StatusCode::kLimitExceeded,
+              who + ": rank " + std::to_string(rank) + " exceeds the limit of " + std::to_string(limits_.max_rank));
+    const std::vector<uint64_t> shape = ShapeOf(t);
+    uint64_t numel;
+    const uint64_t elem = DTypeSize(static_cast<DType>(t.dtype()));
+    SDC_CHECK(CheckedNumel(shape, limits_.max_tensor_bytes / elem, &numel), StatusCode::kLimitExceeded,
+              who + ": shape overflows or exceeds the tensor limit of " + std::to_string(limits_.max_tensor_bytes) +
+                  " bytes");
+    total += numel * elem;
+    SDC_CHECK(total <= limits_.max_total_output_bytes, StatusCode::kLimitExceeded,
+              who + ": total output exceeds the limit of " + std::to_string(limits_.max_total_output_bytes) + " bytes");
+    switch (t.rep_type()) {
+      case fb::Representation::RawRep:
+        SDC_RETURN_IF_ERROR(CheckRawRep(*this, t, numel, who, &refs));
+        break;
+      case fb::Representation::ScalarRep:
+        SDC_RETURN_IF_ERROR(CheckScalarRep(*this, t, who, &refs));
+        break;
+      case fb::Representation::NONE:
+        return Error(StatusCode::kCorrupt, who + ": no representation");
+      default:
+        return Error(StatusCode::kUnsupported, who + ": unknown representation " +
+                                                   std::to_string(static_cast<int>(t.rep_type())));
+    }
+  }
+  const auto* assets = manifest_->assets();
+  const uint32_t na = assets ? assets->size() : 0;
+  SDC_CHECK(na <= limits_.max_assets, StatusCode::kLimitExceeded,
+            std::to_string(na) + " assets exceed the limit of " + std::to_string(limits_.max_assets));
+  std::unordered_set<std::string_view> asset_names;
+  for (uint32_t i = 0; i < na; ++i) {
+    const fb::Asset& a = *assets->Get(i);
+    std::string_view name(a.name()->c_str(), a.name()->size());
+    std::string who = "asset '" + std::string(name) + "'";
+    SDC_CHECK(!name.empty() && name.size() <= limits_.max_name_bytes, StatusCode::kCorrupt,
+              "asset " + std::to_string(i) + ": name empty or too long");
+    SDC_CHECK(asset_names.insert(name).second, StatusCode::kCorrupt, who + ": duplicate name");
+    SDC_RETURN_IF_ERROR(refs.Claim(a.data(), fb::SectionKind::Asset, who));
+    total += section(a.data()).raw_size();
+    SDC_CHECK(total <= limits_.max_total_output_bytes, StatusCode::kLimitExceeded,
+              who + ": total output exceeds the limit of " + std::to_string(limits_.max_total_output_bytes) + " bytes");
+  }
+  return refs.AllClaimed();
+}
+
+std::span<const uint8_t> Container::StoredBytes(uint32_t i) const {
+  const fb::Section& s = section(i);
+  return file_.subspan(data_start() + s.offset(), s.stored_size());
+}
+
+Status Container::VerifySectionChecksum(uint32_t i) const {
+  SDC_CHECK(Xxh64(StoredBytes(i)) == section(i).xxh64(), StatusCode::kChecksumMismatch,
+            Sec(i) + " (" + SectionKindName(section(i).kind()) + "): XXH64 does not match");
+  return Status::Ok();
+}
+
+Status Container::ReadSection(uint32_t i, std::vector<uint8_t>* raw) const {
+  SDC_RETURN_IF_ERROR(VerifySectionChecksum(i));
+  std::span<const uint8_t> stored = StoredBytes(i);
+  switch (section(i).codec()) {
+    case fb::Codec::Raw:
+      raw->assign(stored.begin(), stored.end());
+      return Status::Ok();
+    case fb::Codec::Zstd:
+      return ZstdDecompressExact(stored, section(i).raw_size(), raw).WithContext(Sec(i));
+  }
+  return Error(StatusCode::kUnsupported, Sec(i) + ": unknown codec");
+}
+
+}  // namespace sdc

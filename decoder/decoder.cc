@@ -1,0 +1,127 @@
+#include "decoder/decoder.h"
+
+#include "decoder/dec_raw.h"
+#include "decoder/dec_scalar.h"
+#include "format/checksum.h"
+#include "format/file_io.h"
+
+namespace sdc {
+namespace {
+
+Status ReconstructRawRep(const Container& c, const fb::Tensor& t, std::vector<uint8_t>* out) {
+  const fb::RawRep* rep = t.rep_as_RawRep();
+  std::vector<uint8_t> stored;
+  SDC_RETURN_IF_ERROR(c.ReadSection(rep->data(), &stored));
+  const DType sd = static_cast<DType>(rep->stored_dtype()), td = static_cast<DType>(t.dtype());
+  if (sd == td) {
+    *out = std::move(stored);
+    return Status::Ok();
+  }
+  out->assign(stored.size() / DTypeSize(sd) * DTypeSize(td), 0);
+  return ReconstructRaw(stored, sd, td, *out);
+}
+
+Status ReconstructScalarRep(const Container& c, const fb::Tensor& t, std::vector<uint8_t>* out) {
+  const fb::ScalarRep* rep = t.rep_as_ScalarRep();
+  std::vector<uint8_t> scales, codes;
+  SDC_RETURN_IF_ERROR(c.ReadSection(rep->scales(), &scales));
+  SDC_RETURN_IF_ERROR(c.ReadSection(rep->codes(), &codes));
+  ScalarLayout layout;
+  layout.rows = RowsOf(ShapeOf(t));
+  layout.bits = rep->bits();
+  layout.group_size = rep->group_size();
+  layout.scale_dtype = static_cast<DType>(rep->scale_dtype());
+  const DType td = static_cast<DType>(t.dtype());
+  out->assign(layout.rows.numel() * DTypeSize(td), 0);
+  return DequantizeScalar(layout, scales, codes, td, *out);
+}
+
+}  // namespace
+
+Status ReconstructTensor(const Container& c, uint32_t index, std::vector<uint8_t>* out) {
+  const fb::Tensor& t = *c.manifest().tensors()->Get(index);
+  const std::string who = "tensor '" + t.name()->str() + "'";
+  Status s;
+  switch (t.rep_type()) {
+    case fb::Representation::RawRep: s = ReconstructRawRep(c, t, out); break;
+    case fb::Representation::ScalarRep: s = ReconstructScalarRep(c, t, out); break;
+    default: s = Error(StatusCode::kUnsupported, "unknown representation"); break;
+  }
+  SDC_RETURN_IF_ERROR(s.WithContext(who));
+  SDC_CHECK(Xxh64(*out) == t.xxh64(), StatusCode::kChecksumMismatch,
+            who + ": XXH64 of the reconstruction does not match");
+  return Status::Ok();
+}
+
+Status Decoder::Open(std::vector<uint8_t> file, const DecodeLimits& limits, std::unique_ptr<Decoder>* out) {
+  std::unique_ptr<Decoder> d(new Decoder());
+  d->file_ = std::move(file);
+  SDC_RETURN_IF_ERROR(Container::Open(d->file_, limits, &d->container_));
+  *out = std::move(d);
+  return Status::Ok();
+}
+
+Status Decoder::OpenFile(const std::string& path, const DecodeLimits& limits, std::unique_ptr<Decoder>* out) {
+  std::vector<uint8_t> file;
+  SDC_RETURN_IF_ERROR(ReadFile(path, &file));
+  return Open(std::move(file), limits, out);
+}
+
+uint32_t Decoder::tensor_count() const {
+  const auto* t = container_.manifest().tensors();
+  return t ? t->size() : 0;
+}
+
+uint32_t Decoder::asset_count() const {
+  const auto* a = container_.manifest().assets();
+  return a ? a->size() : 0;
+}
+
+Status Decoder::DecodeTensor(uint32_t index, DecodedTensor* out) const {
+  SDC_CHECK(index < tensor_count(), StatusCode::kInvalidArgument, "tensor index out of range");
+  const fb::Tensor& t = *container_.manifest().tensors()->Get(index);
+  DecodedTensor d;
+  d.name = t.name()->str();
+  d.dtype = static_cast<DType>(t.dtype());
+  d.shape = ShapeOf(t);
+  d.role = static_cast<Role>(t.role());
+  SDC_RETURN_IF_ERROR(ReconstructTensor(container_, index, &d.data));
+  *out = std::move(d);
+  return Status::Ok();
+}
+
+Status Decoder::DecodeAsset(uint32_t index, DecodedAsset* out) const {
+  SDC_CHECK(index < asset_count(), StatusCode::kInvalidArgument, "asset index out of range");
+  const fb::Asset& a = *container_.manifest().assets()->Get(index);
+  DecodedAsset d;
+  d.name = a.name()->str();
+  SDC_RETURN_IF_ERROR(container_.ReadSection(a.data(), &d.data).WithContext("asset '" + d.name + "'"));
+  *out = std::move(d);
+  return Status::Ok();
+}
+
+Status Decoder::DecodeAll(std::vector<DecodedTensor>* tensors, std::vector<DecodedAsset>* assets) const {
+  std::vector<DecodedTensor> ts(tensor_count());
+  for (uint32_t i = 0; i < ts.size(); ++i) SDC_RETURN_IF_ERROR(DecodeTensor(i, &ts[i]));
+  std::vector<DecodedAsset> as(asset_count());
+  for (uint32_t i = 0; i < as.size(); ++i) SDC_RETURN_IF_ERROR(DecodeAsset(i, &as[i]));
+  *tensors = std::move(ts);
+  *assets = std::move(as);
+  return Status::Ok();
+}
+
+Status Decoder::Verify() const {
+  // Sections, tensors and assets are all referenced exactly once (Container::Open checks it), so decoding
+  // every tensor and asset checks every section hash exactly once.
+  for (uint32_t i = 0; i < tensor_count(); ++i) {
+    DecodedTensor t;
+    SDC_RETURN_IF_ERROR(DecodeTensor(i, &t));
+  }
+  for (uint32_t i = 0; i < asset_count(); ++i) {
+    DecodedAsset a;
+    SDC_RETURN_IF_ERROR(DecodeAsset(i, &a));
+  }
+  return Status::Ok();
+}
+
+}  // namespace sdc
