@@ -90,8 +90,8 @@ Status Container::Open(std::span<const uint8_t> file, const DecodeLimits& limits
 }
 
 // Sections are listed in file order and tile the data area exactly: each starts where the previous one
-// ended (rounded up to the alignment when one is set, the gap being zero bytes), and the last ends at the
-// end of the file. So every byte of the file is covered by the header checks, the manifest hash, a
+// ended (its absolute offset rounded up to the alignment when one is set, the gap being zero bytes), and
+// the last ends at the end of the file. So every byte of the file is covered by the header checks, the manifest hash, a
 // section hash or a zero-padding check.
 Status Container::CheckSections() {
   const uint32_t n = section_count();
@@ -114,7 +114,10 @@ Status Container::CheckSections() {
                   " runs past the end of the file");
     SDC_CHECK(s.offset() >= pos, StatusCode::kCorrupt, Sec(i) + ": overlaps the previous section");
     uint64_t aligned = pos;
-    if (align > 1) aligned = (pos + align - 1) / align * align;  // pos <= data_size < 2^63: no overflow
+    if (align > 1) {  // absolute offsets are aligned; all values are below the file size: no overflow
+      const uint64_t abs = data_start() + pos;
+      aligned = (abs + align - 1) / align * align - data_start();
+    }
     SDC_CHECK(s.offset() == aligned, StatusCode::kCorrupt,
               Sec(i) + ": leaves " + std::to_string(s.offset() - pos) + " unaccounted bytes before it");
     std::span<const uint8_t> gap = file_.subspan(data_start() + pos, s.offset() - pos);

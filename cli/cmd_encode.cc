@@ -1,0 +1,128 @@
+#include <unistd.h>
+
+#include <cstdio>
+#include <map>
+
+#include <omp.h>
+
+#include "cli/commands.h"
+#include "encoder/encoder.h"
+#include "format/file_io.h"
+
+namespace sdc::cli {
+namespace {
+
+struct EncodeArgs {
+  std::string input, output, method = "scalar", raw_dtype = "keep";
+  int bits = 6, zstd_level = 19, threads = 0;
+  uint32_t group = 0, alignment = 0;
+  uint64_t min_numel = 1024, budget = 0, reserve = 0;
+  std::vector<std::string> assets, roles;
+  bool quiet = false;
+};
+
+// Splits "A=B" at the first '='.
+bool SplitPair(const std::string& s, std::string* a, std::string* b) {
+  size_t eq = s.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == s.size()) return false;
+  *a = s.substr(0, eq);
+  *b = s.substr(eq + 1);
+  return true;
+}
+
+Status BuildOptions(const EncodeArgs& a, EncodeOptions* o, std::vector<std::string>* inputs) {
+  o->method = a.method == "raw" ? Method::kRaw : Method::kScalar;
+  o->bits = a.bits;
+  o->group_size = a.group;
+  o->zstd_level = a.zstd_level;
+  if (a.raw_dtype == "f16") o->raw_cast = DType::kF16;
+  if (a.raw_dtype == "bf16") o->raw_cast = DType::kBF16;
+  o->min_quant_numel = a.min_numel;
+  o->budget = a.budget;
+  o->reserve = a.reserve;
+  o->alignment = a.alignment;
+  for (const std::string& r : a.roles) {
+    std::string pattern, role;
+    SDC_CHECK(SplitPair(r, &pattern, &role), StatusCode::kInvalidArgument, "--role wants PATTERN=ROLE, got '" + r + "'");
+    auto parsed = ParseRoleName(role);
+    SDC_CHECK(parsed.has_value(), StatusCode::kInvalidArgument,
+              "--role: unknown role '" + role + "' (embedding, head, attention, mlp, norm, other)");
+    o->roles.push_back({pattern, *parsed});
+  }
+  std::map<std::string, bool> seen;
+  for (const std::string& s : a.assets) {
+    AssetInput asset;
+    std::string path;
+    SDC_CHECK(SplitPair(s, &asset.name, &path), StatusCode::kInvalidArgument, "--asset wants NAME=PATH, got '" + s + "'");
+    SDC_CHECK(!seen[asset.name], StatusCode::kInvalidArgument, "--asset: duplicate name '" + asset.name + "'");
+    seen[asset.name] = true;
+    SDC_RETURN_IF_ERROR(ReadFile(path, &asset.data).WithContext("--asset " + asset.name));
+    inputs->push_back(path);
+    o->assets.push_back(std::move(asset));
+  }
+  return Status::Ok();
+}
+
+int RunEncode(const EncodeArgs& a) {
+  if (a.threads > 0) omp_set_num_threads(a.threads);
+  EncodeOptions o;
+  std::vector<std::string> inputs{a.input};
+  if (Status s = BuildOptions(a, &o, &inputs); !s.ok()) return Fail(s);
+  const bool show = !a.quiet && isatty(STDERR_FILENO);
+  if (show)
+    o.progress = [](const std::string& msg) {
+      std::fprintf(stderr, "\r\033[Kencoding %s", msg.c_str());
+      std::fflush(stderr);
+    };
+  std::vector<uint8_t> bytes;
+  if (Status s = ReadFile(a.input, &bytes); !s.ok()) return Fail(s);
+  SafetensorsFile in;
+  if (Status s = ParseSafetensors(bytes, &in); !s.ok()) return Fail(s.WithContext(a.input));
+  EncodeResult r;
+  Status s = Encode(in, o, &r);
+  if (show) std::fprintf(stderr, "\r\033[K");
+  if (!s.ok()) return Fail(s);
+  if (Status w = WriteFileAtomic(a.output, r.file, inputs); !w.ok()) return Fail(w);
+  uint64_t params = 0;
+  double sse = 0, signal = 0;
+  for (const TensorSummary& t : r.tensors) params += t.numel, sse += t.sse, signal += t.signal;
+  if (!a.quiet)
+    std::fprintf(stderr, "sdcodec: wrote %s: %zu bytes, %zu tensors, %llu params, %.3f bits/weight, SNR %s\n",
+                 a.output.c_str(), r.file.size(), r.tensors.size(), static_cast<unsigned long long>(params),
+                 params ? 8.0 * r.file.size() / params : 0.0,
+                 sse == 0 ? "lossless" : (std::to_string(10.0 * std::log10(signal / sse)) + " dB").c_str());
+  return 0;
+}
+
+}  // namespace
+
+void AddEncode(CLI::App& app, Run* run) {
+  auto a = std::make_shared<EncodeArgs>();
+  CLI::App* c = app.add_subcommand("encode", "Encode a safetensors file into an .sdc artifact");
+  c->add_option("input", a->input, "Input .safetensors file")->required()->check(CLI::ExistingFile);
+  c->add_option("-o,--output", a->output, "Output .sdc file (written atomically)")->required();
+  c->add_option("--method", a->method, "Codec for large float tensors")
+      ->check(CLI::IsMember({"raw", "scalar"}))
+      ->capture_default_str();
+  c->add_option("--bits", a->bits, "Scalar bits per weight when no budget is given")
+      ->check(CLI::Range(2, 8))
+      ->capture_default_str();
+  c->add_option("--group", a->group, "Scales per this many elements of a row (0: one per row)")->capture_default_str();
+  c->add_option("--zstd-level", a->zstd_level, "zstd level for sections (0: store uncompressed)")
+      ->check(CLI::Range(0, 22))
+      ->capture_default_str();
+  c->add_option("--raw-dtype", a->raw_dtype, "Store raw float tensors as f16/bf16 (lossy) or keep them exact")
+      ->check(CLI::IsMember({"keep", "f16", "bf16"}))
+      ->capture_default_str();
+  c->add_option("--min-numel", a->min_numel, "Float tensors with fewer elements are stored raw")->capture_default_str();
+  c->add_option("--budget", a->budget, "Fit the whole file into this many bytes (chooses bits per tensor)");
+  c->add_option("--reserve", a->reserve, "Bytes of the budget to leave free (e.g. for code)");
+  c->add_option("--asset", a->assets, "Opaque file to store, NAME=PATH (tokenizer, config); repeatable");
+  c->add_option("--role", a->roles, "Override the inferred role, GLOB=ROLE; repeatable");
+  c->add_option("--alignment", a->alignment, "Align section offsets to this power of two (0: packed)");
+  c->add_option("--threads", a->threads, "OpenMP threads (0: all cores)");
+  c->add_flag("-q,--quiet", a->quiet, "No progress or summary on stderr");
+  c->callback([run, a] { *run = [a] { return RunEncode(*a); }; });
+}
+
+}  // namespace sdc::cli

@@ -1,0 +1,30 @@
+// Scalar quantization search: for each row (or group of a row) the scale whose symmetric b-bit
+// quantization has the least squared error, chosen over a grid of clip ratios of the group's absmax and
+// refined around the best, with the error measured on the scale as it will be stored (F16 rounding
+// included). The reconstruction rule is the decoder's (decoder/dec_scalar.h).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "decoder/dec_scalar.h"
+#include "format/status.h"
+
+namespace sdc {
+
+struct ScalarSearch {
+  int bits = 6;
+  uint32_t group_size = 0;  // 0: per row
+};
+
+struct ScalarCodes {
+  ScalarLayout layout;
+  std::vector<uint8_t> scales;  // little-endian, layout.scale_dtype
+  std::vector<uint8_t> codes;   // one byte per element
+};
+
+// `w` holds rows * cols finite values. Uses F16 scales unless some scale needs F32's range.
+Status QuantizeScalar(std::span<const float> w, RowLayout rows, const ScalarSearch& search, ScalarCodes* out);
+
+}  // namespace sdc

@@ -1,0 +1,240 @@
+#include "encoder/encoder.h"
+
+#include <fnmatch.h>
+
+#include <cmath>
+#include <memory>
+
+#include "decoder/dec_raw.h"
+#include "decoder/dec_scalar.h"
+#include "encoder/enc_budget.h"
+#include "encoder/enc_container.h"
+#include "encoder/enc_input.h"
+#include "encoder/enc_scalar.h"
+#include "format/checksum.h"
+#include "format/endian.h"
+#include "format/float_bits.h"
+#include "format/roles.h"
+#include "format/tensor_layout.h"
+
+namespace sdc {
+
+double TensorSummary::snr_db() const {
+  if (sse == 0) return INFINITY;
+  return 10.0 * std::log10(signal / sse);
+}
+
+namespace {
+
+constexpr int kMinBits = 2, kMaxBits = 8;
+
+// One way to store one tensor: its sections and what they reconstruct to.
+struct Candidate {
+  fb::Representation rep = fb::Representation::RawRep;
+  DType stored_dtype = DType::kF32;  // raw
+  ScalarLayout layout;               // scalar
+  std::vector<SectionData> sections;
+  uint64_t recon_xxh64 = 0;
+  double sse = 0;
+  uint64_t bytes() const {
+    uint64_t b = 0;
+    for (const SectionData& s : sections) b += s.stored.size();
+    return b;
+  }
+};
+
+struct PlannedTensor {
+  const TensorView* view = nullptr;
+  Role role = Role::kOther;
+  uint8_t role_source = 0;
+  uint64_t numel = 0;
+  double signal = 0;
+  std::vector<Candidate> candidates;
+};
+
+float LoadAsFloat(DType t, const uint8_t* p) {
+  if (t == DType::kF16) return HalfToFloat(LoadLE16(p));
+  if (t == DType::kBF16) return Bf16ToFloat(LoadLE16(p));
+  return BitsFloat(LoadLE32(p));
+}
+
+// Squared error between the original values and a reconstruction in `dtype`.
+double SquaredError(std::span<const float> w, DType dtype, std::span<const uint8_t> recon) {
+  const size_t size = DTypeSize(dtype);
+  double e = 0;
+  for (size_t i = 0; i < w.size(); ++i) {
+    const double d = static_cast<double>(w[i]) - LoadAsFloat(dtype, recon.data() + i * size);
+    e += d * d;
+  }
+  return e;
+}
+
+Status RawCandidate(const TensorView& t, std::span<const float> w, const EncodeOptions& o, Candidate* out) {
+  Candidate c;
+  c.rep = fb::Representation::RawRep;
+  c.stored_dtype = t.dtype;
+  std::vector<uint8_t> stored(t.data.begin(), t.data.end());
+  if (o.raw_cast && IsLossyCodable(t.dtype) && *o.raw_cast != t.dtype && !w.empty()) {
+    c.stored_dtype = *o.raw_cast;
+    stored.resize(w.size() * 2);
+    for (size_t i = 0; i < w.size(); ++i)
+      StoreLE16(stored.data() + 2 * i, c.stored_dtype == DType::kF16 ? FloatToHalf(w[i]) : FloatToBf16(w[i]));
+    std::vector<uint8_t> recon(t.data.size());
+    SDC_RETURN_IF_ERROR(ReconstructRaw(stored, c.stored_dtype, t.dtype, recon));
+    c.recon_xxh64 = Xxh64(recon);
+    c.sse = SquaredError(w, t.dtype, recon);
+  } else {
+    c.recon_xxh64 = Xxh64(t.data);
+  }
+  c.sections.push_back(MakeSection(fb::SectionKind::TensorData, stored, o.zstd_level));
+  *out = std::move(c);
+  return Status::Ok();
+}
+
+Status ScalarCandidate(const TensorView& t, std::span<const float> w, int bits, const EncodeOptions& o,
+                       Candidate* out) {
+  ScalarCodes q;
+  SDC_RETURN_IF_ERROR(QuantizeScalar(w, RowsOf(t.shape), {bits, o.group_size}, &q));
+  std::vector<uint8_t> recon(t.data.size());
+  SDC_RETURN_IF_ERROR(DequantizeScalar(q.layout, q.scales, q.codes, t.dtype, recon));
+  Candidate c;
+  c.rep = fb::Representation::ScalarRep;
+  c.layout = q.layout;
+  c.recon_xxh64 = Xxh64(recon);
+  c.sse = SquaredError(w, t.dtype, recon);
+  c.sections.push_back(MakeSection(fb::SectionKind::Scales, q.scales, o.zstd_level));
+  c.sections.push_back(MakeSection(fb::SectionKind::Codes, q.codes, o.zstd_level));
+  *out = std::move(c);
+  return Status::Ok();
+}
+
+std::pair<Role, uint8_t> ChooseRole(const TensorView& t, const EncodeOptions& o) {
+  for (const RoleOverride& r : o.roles)
+    if (fnmatch(r.pattern.c_str(), t.name.c_str(), 0) == 0) return {r.role, 1};
+  return {InferRole(t.name, t.shape), 0};
+}
+
+Status PlanTensor(const TensorView& t, const EncodeOptions& o, PlannedTensor* p) {
+  p->view = &t;
+  std::tie(p->role, p->role_source) = ChooseRole(t, o);
+  CheckedNumel(t.shape, UINT64_MAX, &p->numel);
+  std::vector<float> w;
+  const bool finite = ToFiniteFloats(t, &w);
+  if (finite)
+    for (float v : w) p->signal += static_cast<double>(v) * v;
+  const bool lossy = finite && o.method == Method::kScalar && t.shape.size() >= 2 && p->numel >= o.min_quant_numel;
+  if (!lossy) {
+    p->candidates.resize(1);
+    return RawCandidate(t, finite ? std::span<const float>(w) : std::span<const float>(), o, &p->candidates[0]);
+  }
+  const int lo = o.budget ? kMinBits : o.bits, hi = o.budget ? kMaxBits : o.bits;
+  p->candidates.resize(hi - lo + 1);
+  std::vector<Status> status(p->candidates.size());
+  // Candidates are independent; each is computed the same way whatever thread runs it.
+#pragma omp parallel for schedule(dynamic) if (p->candidates.size() > 1)
+  for (int b = lo; b <= hi; ++b) status[b - lo] = ScalarCandidate(t, w, b, o, &p->candidates[b - lo]);
+  for (const Status& s : status) SDC_RETURN_IF_ERROR(s);
+  return Status::Ok();
+}
+
+std::string Describe(const Candidate& c) {
+  if (c.rep == fb::Representation::ScalarRep) return "scalar";
+  return "raw";
+}
+
+Status Assemble(const std::vector<PlannedTensor>& plan, const std::vector<size_t>& pick, const SafetensorsFile& in,
+                const EncodeOptions& o, EncodeResult* out) {
+  ContainerBuilder b;
+  out->tensors.clear();
+  for (size_t i = 0; i < plan.size(); ++i) {
+    const PlannedTensor& p = plan[i];
+    const Candidate& c = p.candidates[pick[i]];
+    auto t = std::make_unique<fb::TensorT>();
+    t->name = p.view->name;
+    t->shape = p.view->shape;
+    t->dtype = static_cast<fb::DType>(p.view->dtype);
+    t->role = static_cast<fb::Role>(p.role);
+    t->role_source = p.role_source;
+    t->xxh64 = c.recon_xxh64;
+    TensorSummary s{p.view->name, p.role, Describe(c), 0, p.numel, c.bytes(), c.sse, p.signal};
+    t->snr_db = static_cast<float>(s.snr_db());
+    if (c.rep == fb::Representation::RawRep) {
+      fb::RawRepT r;
+      r.data = b.AddSection(c.sections[0]);
+      r.stored_dtype = static_cast<fb::DType>(c.stored_dtype);
+      if (c.stored_dtype != p.view->dtype) s.representation = std::string("raw(") + DTypeName(c.stored_dtype) + ")";
+      t->rep.Set(std::move(r));
+    } else {
+      fb::ScalarRepT r;
+      r.bits = static_cast<uint8_t>(c.layout.bits);
+      r.group_size = c.layout.group_size;
+      r.scale_dtype = static_cast<fb::DType>(c.layout.scale_dtype);
+      r.scales = b.AddSection(c.sections[0]);
+      r.codes = b.AddSection(c.sections[1]);
+      s.bits = c.layout.bits;
+      t->rep.Set(std::move(r));
+    }
+    b.AddTensor(std::move(t));
+    out->tensors.push_back(std::move(s));
+  }
+  for (const AssetInput& a : o.assets) b.AddAsset(a.name, b.AddSection(MakeSection(fb::SectionKind::Asset, a.data, o.zstd_level)));
+  for (const auto& [k, v] : in.metadata) b.AddMetadata(k, v);
+  std::string enc = "sdcodec 0.1.0; method=" + std::string(o.method == Method::kRaw ? "raw" : "scalar");
+  if (o.budget)
+    enc += "; budget=" + std::to_string(o.budget) + "; reserve=" + std::to_string(o.reserve);
+  else
+    enc += "; bits=" + std::to_string(o.bits);
+  enc += "; group=" + std::to_string(o.group_size) + "; zstd=" + std::to_string(o.zstd_level);
+  if (o.raw_cast) enc += std::string("; raw_cast=") + DTypeName(*o.raw_cast);
+  b.SetEncoder(enc);
+  b.SetBudget(o.budget);
+  b.SetAlignment(o.alignment);
+  return b.Finish(&out->file);
+}
+
+}  // namespace
+
+Status Encode(const SafetensorsFile& in, const EncodeOptions& o, EncodeResult* out) {
+  SDC_CHECK(o.bits >= kMinBits && o.bits <= kMaxBits, StatusCode::kInvalidArgument, "bits must be 2..8");
+  SDC_CHECK(!o.raw_cast || *o.raw_cast == DType::kF16 || *o.raw_cast == DType::kBF16, StatusCode::kInvalidArgument,
+            "raw cast must be F16 or BF16");
+  SDC_CHECK(o.zstd_level >= 0 && o.zstd_level <= 22, StatusCode::kInvalidArgument, "zstd level must be 0..22");
+  SDC_CHECK(o.budget == 0 || o.reserve < o.budget, StatusCode::kInvalidArgument, "reserve must be below the budget");
+  std::vector<PlannedTensor> plan(in.tensors.size());
+  for (size_t i = 0; i < plan.size(); ++i) {
+    if (o.progress)
+      o.progress("[" + std::to_string(i + 1) + "/" + std::to_string(plan.size()) + "] " + in.tensors[i].name);
+    SDC_RETURN_IF_ERROR(PlanTensor(in.tensors[i], o, &plan[i]).WithContext("tensor '" + in.tensors[i].name + "'"));
+  }
+
+  std::vector<size_t> pick(plan.size(), 0);
+  if (o.budget == 0) return Assemble(plan, pick, in, o, out);
+
+  // Fit: allocate the bytes left after the fixed parts, build, and if the manifest's own size pushed the
+  // file over the target, take the overshoot off the allocation and try again.
+  const uint64_t target = o.budget - o.reserve;
+  std::vector<std::vector<RatePoint>> choices(plan.size());
+  for (size_t i = 0; i < plan.size(); ++i)
+    for (const Candidate& c : plan[i].candidates) choices[i].push_back({c.bytes(), c.sse});
+  SDC_RETURN_IF_ERROR(Assemble(plan, pick, in, o, out));  // the cheapest file measures the fixed overhead
+  uint64_t tensor_bytes = 0;
+  for (const TensorSummary& s : out->tensors) tensor_bytes += s.stored_bytes;
+  const uint64_t overhead = out->file.size() - tensor_bytes;
+  uint64_t available = target > overhead ? target - overhead : 0;
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    if (!AllocateBytes(choices, available, &pick)) {
+      pick.assign(plan.size(), 0);
+      SDC_RETURN_IF_ERROR(Assemble(plan, pick, in, o, out));
+      return Error(StatusCode::kBudget, "budget of " + std::to_string(o.budget) + " bytes (reserve " +
+                                            std::to_string(o.reserve) + ") cannot be met: the smallest encoding takes " +
+                                            std::to_string(out->file.size()) + " bytes");
+    }
+    SDC_RETURN_IF_ERROR(Assemble(plan, pick, in, o, out));
+    if (out->file.size() <= target) return Status::Ok();
+    const uint64_t over = out->file.size() - target;
+    available = available > over ? available - over : 0;
+  }
+  return Error(StatusCode::kInternal, "budget fitting did not converge");
+}
+
+}  // namespace sdc

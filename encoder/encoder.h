@@ -1,0 +1,67 @@
+// The encoder façade: safetensors tensors in, an .sdc file out, either at fixed settings or fitted to a
+// byte budget. Default policy (spec/format.md does not bind encoders; this is documented in README):
+//   - integer, bool, F64 and F8 tensors, and float tensors holding NaN or inf: raw, lossless;
+//   - float tensors of rank < 2 or fewer than `min_quant_numel` elements: raw (optionally cast to F16/BF16);
+//   - every other float tensor: the chosen method (scalar by default).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "format/safetensors.h"
+#include "format/status.h"
+#include "format/types.h"
+
+namespace sdc {
+
+enum class Method { kRaw, kScalar };
+
+struct RoleOverride {
+  std::string pattern;  // fnmatch-style glob on the tensor name
+  Role role;
+};
+
+struct AssetInput {
+  std::string name;
+  std::vector<uint8_t> data;
+};
+
+struct EncodeOptions {
+  Method method = Method::kScalar;
+  int bits = 6;                    // scalar bits when no budget is given
+  uint32_t group_size = 0;         // 0: one scale per row
+  int zstd_level = 19;             // 0: store sections uncompressed
+  std::optional<DType> raw_cast;   // F16 or BF16: lossy storage of raw float tensors
+  uint64_t min_quant_numel = 1024;
+  uint64_t budget = 0;             // whole-file byte budget; 0: none
+  uint64_t reserve = 0;            // bytes kept free under the budget (e.g. the user's code)
+  std::vector<RoleOverride> roles;
+  std::vector<AssetInput> assets;
+  uint32_t alignment = 0;
+  // Called with a one-line message as each tensor is processed; may be empty.
+  std::function<void(const std::string&)> progress;
+};
+
+struct TensorSummary {
+  std::string name;
+  Role role = Role::kOther;
+  std::string representation;  // "raw", "raw(F16)", "scalar"
+  int bits = 0;                // scalar bits, 0 for raw
+  uint64_t numel = 0;
+  uint64_t stored_bytes = 0;   // its sections' stored bytes
+  double sse = 0;              // squared error of the reconstruction
+  double signal = 0;           // sum of squared original values
+  double snr_db() const;
+};
+
+struct EncodeResult {
+  std::vector<uint8_t> file;
+  std::vector<TensorSummary> tensors;
+};
+
+Status Encode(const SafetensorsFile& input, const EncodeOptions& options, EncodeResult* out);
+
+}  // namespace sdc
