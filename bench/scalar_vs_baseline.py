@@ -228,22 +228,46 @@ def run_cli(cmd: list[str], what: str) -> float:
     return secs
 
 
-def sdcodec_version(binary: Path) -> str:
-    """Best effort: the CLI's --version line, for the record; absent versions are not an error."""
+def sdcodec_provenance(binary: Path) -> str:
+    """Which sdcodec produced the rows: its --version line if it has one, the repository commit (marked
+    "+dirty" with uncommitted changes) and the binary's build time. Best effort; nothing here is fatal."""
+    parts = []
     try:
         res = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=30)
+        lines = res.stdout.strip().splitlines()
+        if res.returncode == 0 and lines:
+            parts.append(lines[0])
     except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    text = (res.stdout or res.stderr).strip().splitlines()
-    return text[0] if res.returncode == 0 and text else "unknown"
+        pass
+    try:
+        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, timeout=30)
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=30)
+        if head.returncode == 0:
+            parts.append(f"repo {head.stdout.strip()}{'+dirty' if dirty.stdout.strip() else ''}")
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    built = datetime.datetime.fromtimestamp(binary.stat().st_mtime, datetime.timezone.utc)
+    parts.append(f"binary built {built.strftime('%Y-%m-%d %H:%M:%S UTC')}")
+    return f"{binary} ({'; '.join(parts)})"
 
 
-def sdcodec_round_trip(binary: Path, model: Path, bits: int, workdir: Path, group: int | None,
+# sdcodec tensor policies, as (row-label suffix, extra encode flags). "pg-matched" treats tensors as the
+# threshold-0 baseline does: every 2-D float tensor quantized, the 1-D ones stored as f16.
+SDCODEC_POLICIES = (
+    ("", []),
+    (", pg-matched", ["--min-numel", "0", "--raw-dtype", "f16"]),
+)
+
+
+def sdcodec_round_trip(binary: Path, model: Path, bits: int, policy: list[str], workdir: Path, group: int | None,
                        zstd_level: int | None) -> tuple[int, StateDict, float, float]:
     """encode -> .sdc -> decode -> safetensors. Returns (.sdc bytes, reconstruction, encode s, decode s)."""
-    sdc = workdir / f"scalar{bits}.sdc"
-    rec = workdir / f"scalar{bits}.safetensors"
-    cmd = [str(binary), "encode", str(model), "-o", str(sdc), "--method", "scalar", "--bits", str(bits), "--quiet"]
+    sdc = workdir / "round_trip.sdc"
+    rec = workdir / "round_trip.safetensors"
+    cmd = [str(binary), "encode", str(model), "-o", str(sdc), "--method", "scalar", "--bits", str(bits), "--quiet",
+           *policy]
     if group is not None:
         cmd += ["--group", str(group)]
     if zstd_level is not None:
@@ -264,6 +288,7 @@ class Row:
     nbytes: int
     snr_all: float
     snr_2d: float
+    snr_worst: float  # lowest SNR of any single 2-D float tensor
     max_abs_err: float
     exact_params: int
     enc_s: float | None = None
@@ -298,7 +323,7 @@ def measure(label: str, orig: StateDict, recon: StateDict, nbytes: int, enc_s=No
         raise BenchError(f"{label}: tensor names differ (missing {missing[:3]}, extra {extra[:3]})")
     sig = {"all": 0.0, "2d": 0.0}
     err = {"all": 0.0, "2d": 0.0}
-    max_err, exact = 0.0, 0
+    max_err, exact, worst = 0.0, 0, math.inf
     for name, w in orig.items():
         w_hat = recon[name]
         if w_hat.shape != w.shape or w_hat.dtype != w.dtype:
@@ -315,9 +340,10 @@ def measure(label: str, orig: StateDict, recon: StateDict, nbytes: int, enc_s=No
         if w.ndim == 2:
             sig["2d"] += s
             err["2d"] += e
+            worst = min(worst, snr_db(s, e))
         if d64.size:
             max_err = max(max_err, float(np.max(np.abs(d64))))
-    return Row(label, nbytes, snr_db(sig["all"], err["all"]), snr_db(sig["2d"], err["2d"]), max_err, exact,
+    return Row(label, nbytes, snr_db(sig["all"], err["all"]), snr_db(sig["2d"], err["2d"]), worst, max_err, exact,
                enc_s, dec_s)
 
 
@@ -378,14 +404,14 @@ def fmt_s(x: float | None) -> str:
 
 def render_table(rows: list[Row], params: int) -> list[str]:
     lines = [
-        "| configuration | bytes | bits/weight | SNR all float (dB) | SNR 2-D only (dB) | max abs err "
-        "| bit-exact params | encode s | decode s |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| configuration | bytes | bits/weight | SNR all float (dB) | SNR 2-D only (dB) | worst 2-D tensor SNR (dB) "
+        "| max abs err | bit-exact params | encode s | decode s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
             f"| {r.label} | {r.nbytes:,} | {8 * r.nbytes / params:.3f} | {fmt_db(r.snr_all)} | {fmt_db(r.snr_2d)} "
-            f"| {r.max_abs_err:.3g} | {r.exact_params:,} | {fmt_s(r.enc_s)} | {fmt_s(r.dec_s)} |"
+            f"| {fmt_db(r.snr_worst)} | {r.max_abs_err:.3g} | {r.exact_params:,} | {fmt_s(r.enc_s)} | {fmt_s(r.dec_s)} |"
         )
     return lines
 
@@ -451,8 +477,13 @@ def standard_notes(model: ModelInfo, group: int | None, zstd_level: int | None, 
             "`sdcodec decode`; bytes = the .sdc file. Its default policy quantizes tensors of rank ≥ 2 with ≥ 4,096 "
             "elements and stores the rest losslessly; the bit-exact column shows what actually came back exact"
             + (f" (here {small_2d:,} params sit in 2-D tensors below 4,096 elements, which the threshold-0 "
-               "baseline does quantize)." if small_2d else "."))
-    notes.append("Input safetensors row: the fp32 input file itself (its own header included), for scale.")
+               "baseline does quantize)." if small_2d else ".")
+            + " `pg-matched` rows add `--min-numel 0 --raw-dtype f16`: every 2-D float tensor quantized, the rest "
+              "stored as f16, i.e. the same tensor treatment as `pg-int8 (threshold 0)`.")
+    notes.append("Input safetensors row: the input file itself (its own header included), for scale. "
+                 "Worst 2-D tensor SNR: the lowest per-tensor SNR among the 2-D float tensors (a global SNR can "
+                 "hide a badly served small-magnitude tensor). encode/decode s: wall-clock seconds; sdcodec's include "
+                 "process start-up and file I/O, the baseline's are in-process numpy + pickle + zlib.")
     return notes
 
 
@@ -489,7 +520,7 @@ def run(argv: list[str]) -> str:
         tmpdir = Path(tmp)
         model = prepare_model(args.model, tmpdir)
         state = model.state
-        rows = [Row("input safetensors (fp32)", model.path.stat().st_size, math.inf, math.inf, 0.0, model.params)]
+        rows = [measure("input safetensors (as is)", state, state, model.path.stat().st_size)]
         notes = standard_notes(model, args.group, args.zstd_level, not args.baseline_only)
         for label, all_2d in (("pg-int8 (original)", False), ("pg-int8 (threshold 0)", True)):
             nbytes, recon, obj, enc_s, dec_s = baseline_round_trip(state, all_2d)
@@ -499,11 +530,12 @@ def run(argv: list[str]) -> str:
                 notes.append(f"{label}: {floor}")
         version = "not run (--baseline-only)"
         if not args.baseline_only:
-            version = f"{binary} ({sdcodec_version(binary)})"
-            for bits in args.bits:
-                nbytes, recon, enc_s, dec_s = sdcodec_round_trip(binary, model.path, bits, tmpdir, args.group,
-                                                                 args.zstd_level)
-                rows.append(measure(f"sdcodec scalar {bits}-bit", state, recon, nbytes, enc_s, dec_s))
+            version = sdcodec_provenance(binary)
+            for suffix, policy in SDCODEC_POLICIES:
+                for bits in args.bits:
+                    nbytes, recon, enc_s, dec_s = sdcodec_round_trip(binary, model.path, bits, policy, tmpdir,
+                                                                     args.group, args.zstd_level)
+                    rows.append(measure(f"sdcodec scalar {bits}-bit{suffix}", state, recon, nbytes, enc_s, dec_s))
         report = render_report(argv, model, rows, notes, version)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -65,7 +65,8 @@ Status Container::Open(std::span<const uint8_t> file, const DecodeLimits& limits
   SDC_CHECK(h.manifest_raw_size < (uint64_t{1} << 31), StatusCode::kLimitExceeded,
             "manifest: larger than the FlatBuffers 2 GiB limit");
   std::span<const uint8_t> stored = file.subspan(kHeaderSize, h.manifest_stored_size);
-  SDC_CHECK(Xxh64(stored) == h.manifest_xxh64, StatusCode::kChecksumMismatch, "manifest: XXH64 does not match");
+  SDC_CHECK(HeaderHash(file.first(kHeaderHashedPrefix), stored) == h.xxh64, StatusCode::kChecksumMismatch,
+            "header/manifest: XXH64 does not match");
   std::span<const uint8_t> manifest = stored;
   if (h.manifest_codec == ManifestCodec::kZstd) {
     SDC_RETURN_IF_ERROR(ZstdDecompressExact(stored, h.manifest_raw_size, &c.manifest_buf_).WithContext("manifest"));
@@ -217,6 +218,7 @@ Status Container::CheckReferences() {
     SDC_CHECK(names.insert(name).second, StatusCode::kCorrupt, who + ": duplicate name");
     SDC_CHECK(IsValidDType(static_cast<uint8_t>(t.dtype())), StatusCode::kUnsupported, who + ": unknown dtype");
     SDC_CHECK(IsValidRole(static_cast<uint8_t>(t.role())), StatusCode::kUnsupported, who + ": unknown role");
+    SDC_CHECK(t.role_source() <= 1, StatusCode::kCorrupt, who + ": role_source is neither 0 nor 1");
     const uint64_t rank = t.shape() ? t.shape()->size() : 0;
     SDC_CHECK(rank <= limits_.max_rank, StatusCode::kLimitExceeded,
               who + ": rank " + std::to_string(rank) + " exceeds the limit of " + std::to_string(limits_.max_rank));

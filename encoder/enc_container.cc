@@ -89,9 +89,10 @@ Status ContainerBuilder::Finish(std::vector<uint8_t>* file) {
   h.manifest_codec = stored.size() < raw.size() ? ManifestCodec::kZstd : ManifestCodec::kRaw;
   h.manifest_stored_size = stored.size();
   h.manifest_raw_size = raw.size();
-  h.manifest_xxh64 = Xxh64(stored);
   const size_t data_start = kHeaderSize + stored.size();
   std::vector<uint8_t> out(data_start + data_size, 0);
+  EncodeHeader(h, out.data());
+  h.xxh64 = HeaderHash(std::span<const uint8_t>(out).first(kHeaderHashedPrefix), stored);
   EncodeHeader(h, out.data());
   std::copy(stored.begin(), stored.end(), out.begin() + kHeaderSize);
   for (size_t i = 0; i < sections_.size(); ++i)

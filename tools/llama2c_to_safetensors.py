@@ -14,12 +14,15 @@ wo [L, dim, dim]; rms_ffn [L, dim]; w1 [L, hidden, dim]; w2 [L, dim, hidden]; w3
 rms_final [dim]; the RoPE table (seq_len * head_size floats, skipped); and wcls [vocab, dim] only if unshared.
 Output names follow Meta's llama checkpoints; linear weights are [out, in] as stored.
 
-Uses only the standard library and numpy (plus `safetensors.numpy` to serialise, which is the reference
-writer: 8-byte LE header length, JSON header space-padded to a multiple of 8).
+Uses only the standard library and numpy. The safetensors file is written by hand (8-byte LE header length,
+JSON header padded with spaces to a multiple of 8, tensors contiguous in checkpoint order) rather than with
+`safetensors.numpy.save`, because the reference writer emits `__metadata__` in hash-map order, which changes
+the file's bytes from run to run; a converter whose output has a stable checksum is easier to cite.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import struct
 import sys
@@ -27,7 +30,6 @@ import tempfile
 from dataclasses import dataclass
 
 import numpy as np
-from safetensors.numpy import save as safetensors_bytes
 
 HEADER_FIELDS = ("dim", "hidden_dim", "n_layers", "n_heads", "n_kv_heads", "vocab_size", "seq_len")
 HEADER_BYTES = 4 * len(HEADER_FIELDS)
@@ -150,6 +152,21 @@ def read_arrays(raw: bytes, cfg: Config) -> dict[str, np.ndarray]:
         else:
             tensors[GLOBAL_NAMES[key]] = np.array(arr, dtype=F32, copy=True)
     return tensors
+
+
+def safetensors_bytes(tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> bytes:
+    """Serialise float32 tensors as safetensors, deterministically: keys in the given order (metadata sorted),
+    compact JSON, offsets contiguous from 0, header space-padded to a multiple of 8 so the data is aligned."""
+    header: dict[str, object] = {"__metadata__": dict(sorted(metadata.items()))}
+    offset = 0
+    for name, arr in tensors.items():
+        if arr.dtype != F32:
+            raise ConversionError(f"internal: {name} is {arr.dtype}, expected little-endian float32")
+        header[name] = {"dtype": "F32", "shape": list(arr.shape), "data_offsets": [offset, offset + arr.nbytes]}
+        offset += arr.nbytes
+    text = json.dumps(header, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+    text += b" " * (-len(text) % 8)
+    return b"".join([struct.pack("<Q", len(text)), text, *(np.ascontiguousarray(a).tobytes() for a in tensors.values())])
 
 
 def load_checkpoint(path: str) -> tuple[Config, dict[str, np.ndarray]]:

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Every test: set up and build (Release), run the GoogleTest suites through ctest, rebuild and rerun the
+# decoder and corruption suites under AddressSanitizer + UndefinedBehaviorSanitizer, build the decoder
+# alone (it must link without the encoder), and run the Python tests.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+bash scripts/setup.sh
+jobs=$(nproc)
+
+echo "== ctest (Release)"
+ctest --test-dir build --output-on-failure -j "$jobs"
+
+echo "== ctest (ASan + UBSan, Debug)"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSDC_SANITIZE=ON >/dev/null
+cmake --build build-asan -j "$jobs" >/dev/null
+ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j "$jobs"
+
+echo "== decoder-only build"
+cmake -S . -B build-decoder -DCMAKE_BUILD_TYPE=Release -DSDC_BUILD_ENCODER=OFF >/dev/null
+cmake --build build-decoder -j "$jobs" >/dev/null
+ctest --test-dir build-decoder --output-on-failure -j "$jobs"
+
+echo "== pytest"
+python3 -m pytest -q tests/python
