@@ -153,20 +153,20 @@ std::string InspectText(const Json& j) {
                 j["manifest"]["codec"].get<std::string>().c_str());
   if (!j["encoder"].get<std::string>().empty()) out += "encoder: " + j["encoder"].get<std::string>() + "\n";
   out += "\ntensors:\n";
-  out += Format("  %-44s %-9s %-10s %-12s %12s %8s %8s\n", "name", "role", "repr", "params", "bytes", "b/w", "SNR dB");
+  out += Format("  %-50s %-9s %-10s %-10s %10s %7s %8s\n", "name", "role", "repr", "params", "bytes", "b/w", "SNR dB");
   for (const Json& t : j["tensors"]) {
     std::string repr = t["representation"].get<std::string>();
     if (repr == "scalar") repr += Format("/%d", t["params"]["bits"].get<int>());
     else if (t["params"]["stored_dtype"] != t["dtype"]) repr += "/" + t["params"]["stored_dtype"].get<std::string>();
     std::string snr = t["snr_db"].is_null() ? "lossless" : Format("%.2f", t["snr_db"].get<double>());
-    out += Format("  %-44s %-9s %-10s %-12llu %12llu %8.3f %8s\n", t["name"].get<std::string>().c_str(),
+    out += Format("  %-50s %-9s %-10s %-10llu %10llu %7.3f %8s\n", t["name"].get<std::string>().c_str(),
                   t["role"].get<std::string>().c_str(), repr.c_str(), (unsigned long long)t["numel"].get<uint64_t>(),
                   (unsigned long long)t["stored_bytes"].get<uint64_t>(), t["bits_per_weight"].get<double>(), snr.c_str());
   }
   if (!j["assets"].empty()) {
     out += "\nassets:\n";
     for (const Json& a : j["assets"])
-      out += Format("  %-44s %12llu stored, %llu raw\n", a["name"].get<std::string>().c_str(),
+      out += Format("  %-50s %10llu stored, %llu raw\n", a["name"].get<std::string>().c_str(),
                     (unsigned long long)a["stored_bytes"].get<uint64_t>(), (unsigned long long)a["raw_bytes"].get<uint64_t>());
   }
   out += "\nbytes by role:\n";
