@@ -3,6 +3,9 @@
 #include <string>
 #include <unordered_set>
 
+#include <cmath>
+
+#include "decoder/dec_codebook.h"
 #include "format/checksum.h"
 #include "format/tensor_layout.h"
 #include "format/types.h"
@@ -39,6 +42,8 @@ const char* CodecName(fb::Codec codec) {
   switch (codec) {
     case fb::Codec::Raw: return "raw";
     case fb::Codec::Zstd: return "zstd";
+    case fb::Codec::Rans8: return "rans8";
+    case fb::Codec::Rans16: return "rans16";
   }
   return "unknown";
 }
@@ -47,6 +52,7 @@ const char* RepresentationName(fb::Representation rep) {
   switch (rep) {
     case fb::Representation::RawRep: return "raw";
     case fb::Representation::ScalarRep: return "scalar";
+    case fb::Representation::CodebookRep: return "codebook";
     case fb::Representation::NONE: return "none";
   }
   return "unknown";
@@ -197,6 +203,71 @@ Status CheckScalarRep(const Container& c, const fb::Tensor& t, const std::string
   return Status::Ok();
 }
 
+Status CheckCodebookRep(const Container& c, const fb::Tensor& t, uint64_t numel, const std::string& who,
+                       SectionRefs* refs) {
+  const fb::CodebookRep* rep = t.rep_as_CodebookRep();
+  SDC_CHECK(IsLossyCodable(static_cast<DType>(t.dtype())), StatusCode::kCorrupt,
+            who + ": codebook representation of a non-float tensor");
+  const auto* banks = c.manifest().banks();
+  const uint32_t nbanks = banks ? banks->size() : 0;
+  const uint32_t m = rep->banks() ? rep->banks()->size() : 0;
+  SDC_CHECK(m >= 1 && m <= 8, StatusCode::kCorrupt, who + ": codebook count " + std::to_string(m) + " outside 1..8");
+  SDC_CHECK(rep->coefficients() && rep->coefficients()->size() == m && rep->indices() && rep->indices()->size() == m,
+            StatusCode::kCorrupt, who + ": needs one coefficient and one index stream per codebook");
+  bool wide = false;
+  for (uint32_t i = 0; i < m; ++i) {
+    const uint32_t b = rep->banks()->Get(i);
+    SDC_CHECK(b < nbanks, StatusCode::kCorrupt, who + ": refers to bank " + std::to_string(b) + " of " + std::to_string(nbanks));
+    SDC_CHECK(banks->Get(b)->dim() == rep->dim(), StatusCode::kCorrupt, who + ": bank dim differs from the tensor's");
+    SDC_CHECK(std::isfinite(rep->coefficients()->Get(i)), StatusCode::kCorrupt, who + ": coefficient is not finite");
+    wide = wide || banks->Get(b)->k() > 256;
+  }
+  SDC_CHECK(rep->scale_dtype() == fb::DType::F16 || rep->scale_dtype() == fb::DType::F32, StatusCode::kCorrupt,
+            who + ": scale dtype must be F16 or F32");
+  SDC_CHECK(rep->group_size() % rep->dim() == 0, StatusCode::kCorrupt, who + ": group size is not a multiple of dim");
+  RowLayout rl = RowsOf(ShapeOf(t));
+  SDC_RETURN_IF_ERROR(refs->Claim(rep->scales(), fb::SectionKind::Scales, who + " scales"));
+  SDC_CHECK(c.section(rep->scales()).raw_size() ==
+                rl.rows * GroupsPerRow(rl.cols, rep->group_size()) * DTypeSize(static_cast<DType>(rep->scale_dtype())),
+            StatusCode::kCorrupt, who + ": scales section size does not match rows x groups");
+  const uint64_t vectors = rl.rows * VectorsPerRow(rl.cols, rep->dim());  // <= numel
+  for (uint32_t i = 0; i < m; ++i) {
+    SDC_RETURN_IF_ERROR(refs->Claim(rep->indices()->Get(i), fb::SectionKind::Indices, who + " indices"));
+    SDC_CHECK(c.section(rep->indices()->Get(i)).raw_size() == vectors * (wide ? 2 : 1), StatusCode::kCorrupt,
+              who + ": index section size does not match rows x vectors per row");
+  }
+  if (const fb::SparseResidual* r = rep->residual()) {
+    SDC_CHECK(r->count() <= numel && std::isfinite(r->step()), StatusCode::kCorrupt,
+              who + ": residual count exceeds the element count or its step is not finite");
+    SDC_RETURN_IF_ERROR(refs->Claim(r->positions(), fb::SectionKind::ResidualPositions, who + " residual positions"));
+    SDC_RETURN_IF_ERROR(refs->Claim(r->values(), fb::SectionKind::ResidualValues, who + " residual values"));
+    const uint64_t pos_size = c.section(r->positions()).raw_size();
+    SDC_CHECK(pos_size >= r->count() && pos_size <= r->count() * 10 && c.section(r->values()).raw_size() == r->count(),
+              StatusCode::kCorrupt, who + ": residual section sizes do not match the count");
+  }
+  return Status::Ok();
+}
+
+Status CheckBanks(const Container& c, const DecodeLimits& limits, SectionRefs* refs) {
+  const auto* banks = c.manifest().banks();
+  const uint32_t n = banks ? banks->size() : 0;
+  SDC_CHECK(n <= limits.max_banks, StatusCode::kLimitExceeded,
+            std::to_string(n) + " banks exceed the limit of " + std::to_string(limits.max_banks));
+  for (uint32_t i = 0; i < n; ++i) {
+    const fb::Bank& b = *banks->Get(i);
+    const std::string who = "bank " + std::to_string(i);
+    SDC_CHECK(b.k() >= 1 && b.k() <= 65536, StatusCode::kCorrupt, who + ": k outside 1..65536");
+    SDC_CHECK(b.dim() >= 1 && b.dim() <= 16, StatusCode::kCorrupt, who + ": dim outside 1..16");
+    SDC_CHECK(b.entry_dtype() == fb::DType::F16 || b.entry_dtype() == fb::DType::F32, StatusCode::kCorrupt,
+              who + ": entry dtype must be F16 or F32");
+    SDC_RETURN_IF_ERROR(refs->Claim(b.data(), fb::SectionKind::Bank, who));
+    SDC_CHECK(c.section(b.data()).raw_size() ==
+                  uint64_t{b.k()} * b.dim() * DTypeSize(static_cast<DType>(b.entry_dtype())),
+              StatusCode::kCorrupt, who + ": section size does not match k x dim");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 // Tensors and assets: names, shapes, limits, and the sections each part refers to.
@@ -206,6 +277,7 @@ Status Container::CheckReferences() {
   SDC_CHECK(n <= limits_.max_tensors, StatusCode::kLimitExceeded,
             std::to_string(n) + " tensors exceed the limit of " + std::to_string(limits_.max_tensors));
   SectionRefs refs(*this);
+  SDC_RETURN_IF_ERROR(CheckBanks(*this, limits_, &refs));
   std::unordered_set<std::string_view> names;
   uint64_t total = 0;
   for (uint32_t i = 0; i < n; ++i) {
@@ -237,6 +309,9 @@ Status Container::CheckReferences() {
         break;
       case fb::Representation::ScalarRep:
         SDC_RETURN_IF_ERROR(CheckScalarRep(*this, t, who, &refs));
+        break;
+      case fb::Representation::CodebookRep:
+        SDC_RETURN_IF_ERROR(CheckCodebookRep(*this, t, numel, who, &refs));
         break;
       case fb::Representation::NONE:
         return Error(StatusCode::kCorrupt, who + ": no representation");

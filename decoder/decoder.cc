@@ -1,5 +1,6 @@
 #include "decoder/decoder.h"
 
+#include "decoder/dec_codebook.h"
 #include "decoder/dec_raw.h"
 #include "decoder/dec_scalar.h"
 #include "format/checksum.h"
@@ -36,6 +37,49 @@ Status ReconstructScalarRep(const Container& c, const fb::Tensor& t, std::vector
   return DequantizeScalar(layout, scales, codes, td, *out);
 }
 
+Status ReconstructCodebookRep(const Container& c, const fb::Tensor& t, std::vector<uint8_t>* out) {
+  const fb::CodebookRep* rep = t.rep_as_CodebookRep();
+  const uint32_t m = rep->banks()->size();
+  std::vector<std::vector<float>> entries(m);
+  std::vector<BankView> banks(m);
+  bool wide = false;
+  for (uint32_t i = 0; i < m; ++i) {
+    const fb::Bank& b = *c.manifest().banks()->Get(rep->banks()->Get(i));
+    std::vector<uint8_t> raw;
+    SDC_RETURN_IF_ERROR(c.ReadSection(b.data(), &raw));
+    SDC_RETURN_IF_ERROR(DecodeBankEntries(raw, static_cast<DType>(b.entry_dtype()), &entries[i])
+                            .WithContext("bank " + std::to_string(rep->banks()->Get(i))));
+    banks[i] = {entries[i], b.k()};
+    wide = wide || b.k() > 256;
+  }
+  std::vector<float> coefficients(rep->coefficients()->begin(), rep->coefficients()->end());
+  std::vector<uint8_t> scales;
+  SDC_RETURN_IF_ERROR(c.ReadSection(rep->scales(), &scales));
+  std::vector<std::vector<uint8_t>> streams(m);
+  std::vector<std::span<const uint8_t>> indices(m);
+  for (uint32_t i = 0; i < m; ++i) {
+    SDC_RETURN_IF_ERROR(c.ReadSection(rep->indices()->Get(i), &streams[i]));
+    indices[i] = streams[i];
+  }
+  ResidualView residual;
+  std::vector<uint8_t> positions, values;
+  if (const fb::SparseResidual* r = rep->residual()) {
+    SDC_RETURN_IF_ERROR(c.ReadSection(r->positions(), &positions));
+    SDC_RETURN_IF_ERROR(c.ReadSection(r->values(), &values));
+    residual = {r->count(), positions, values, r->step()};
+  }
+  CodebookLayout layout;
+  layout.rows = RowsOf(ShapeOf(t));
+  layout.dim = rep->dim();
+  layout.group_size = rep->group_size();
+  layout.scale_dtype = static_cast<DType>(rep->scale_dtype());
+  layout.index_bytes = wide ? 2 : 1;
+  const DType td = static_cast<DType>(t.dtype());
+  out->assign(layout.rows.numel() * DTypeSize(td), 0);
+  return DequantizeCodebook(layout, banks, coefficients, scales, indices, rep->residual() ? &residual : nullptr, td,
+                            *out);
+}
+
 }  // namespace
 
 Status ReconstructTensor(const Container& c, uint32_t index, std::vector<uint8_t>* out) {
@@ -45,6 +89,7 @@ Status ReconstructTensor(const Container& c, uint32_t index, std::vector<uint8_t
   switch (t.rep_type()) {
     case fb::Representation::RawRep: s = ReconstructRawRep(c, t, out); break;
     case fb::Representation::ScalarRep: s = ReconstructScalarRep(c, t, out); break;
+    case fb::Representation::CodebookRep: s = ReconstructCodebookRep(c, t, out); break;
     default: s = Error(StatusCode::kUnsupported, "unknown representation"); break;
   }
   SDC_RETURN_IF_ERROR(s.WithContext(who));

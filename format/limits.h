@@ -12,6 +12,7 @@ struct DecodeLimits {
   uint64_t max_sections = 1u << 20;
   uint64_t max_tensors = 1u << 20;
   uint64_t max_assets = 1u << 16;
+  uint64_t max_banks = 1u << 16;
   uint32_t max_rank = 8;
   uint64_t max_name_bytes = 4096;
   uint64_t max_section_raw_bytes = 8ull << 30;      // one decoded section

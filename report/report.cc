@@ -4,6 +4,8 @@
 #include <cstdarg>
 #include <cstdio>
 
+#include "decoder/dec_codebook.h"
+#include "format/tensor_layout.h"
 #include "format/types.h"
 
 namespace sdc {
@@ -18,9 +20,21 @@ struct SectionOwner {
 
 double Percent(uint64_t part, uint64_t whole) { return whole ? 100.0 * static_cast<double>(part) / whole : 0.0; }
 
-Json TensorParams(const fb::Tensor& t) {
+Json TensorParams(const fb::Manifest& m, const fb::Tensor& t) {
   if (t.rep_type() == fb::Representation::RawRep)
     return {{"stored_dtype", DTypeName(static_cast<DType>(t.rep_as_RawRep()->stored_dtype()))}};
+  if (t.rep_type() == fb::Representation::CodebookRep) {
+    const fb::CodebookRep* r = t.rep_as_CodebookRep();
+    Json banks = Json::array(), ks = Json::array();
+    for (uint32_t b : *r->banks()) banks.push_back(b), ks.push_back(m.banks()->Get(b)->k());
+    return {{"dim", r->dim()},
+            {"banks", banks},
+            {"k", ks},
+            {"coefficients", std::vector<float>(r->coefficients()->begin(), r->coefficients()->end())},
+            {"group_size", r->group_size()},
+            {"scale_dtype", DTypeName(static_cast<DType>(r->scale_dtype()))},
+            {"residuals", r->residual() ? r->residual()->count() : 0}};
+  }
   const fb::ScalarRep* r = t.rep_as_ScalarRep();
   return {{"bits", r->bits()},
           {"group_size", r->group_size()},
@@ -30,6 +44,16 @@ Json TensorParams(const fb::Tensor& t) {
 // The (part name, section index) pairs of a tensor's representation.
 std::vector<std::pair<std::string, uint32_t>> TensorParts(const fb::Tensor& t) {
   if (t.rep_type() == fb::Representation::RawRep) return {{"data", t.rep_as_RawRep()->data()}};
+  if (t.rep_type() == fb::Representation::CodebookRep) {
+    const fb::CodebookRep* r = t.rep_as_CodebookRep();
+    std::vector<std::pair<std::string, uint32_t>> parts{{"scales", r->scales()}};
+    for (uint32_t i = 0; i < r->indices()->size(); ++i) parts.push_back({"indices" + std::to_string(i), r->indices()->Get(i)});
+    if (r->residual()) {
+      parts.push_back({"residual_positions", r->residual()->positions()});
+      parts.push_back({"residual_values", r->residual()->values()});
+    }
+    return parts;
+  }
   const fb::ScalarRep* r = t.rep_as_ScalarRep();
   return {{"scales", r->scales()}, {"codes", r->codes()}};
 }
@@ -45,6 +69,30 @@ Json InspectJson(const Container& c) {
   uint64_t params = 0, tensor_bytes = 0, section_bytes = 0;
   for (uint32_t i = 0; i < c.section_count(); ++i) section_bytes += c.section(i).stored_size();
 
+  // Banks are shared: their bytes form a role of their own; each tensor's "bank_share" is informative, the
+  // bank's bytes split by the number of index symbols each tensor draws from it.
+  Json banks = Json::array();
+  uint64_t bank_bytes = 0;
+  std::vector<double> bank_symbols(m.banks() ? m.banks()->size() : 0, 0.0);
+  if (m.tensors())
+    for (const fb::Tensor* t : *m.tensors())
+      if (const fb::CodebookRep* r = t->rep_as_CodebookRep()) {
+        const RowLayout rl = RowsOf(ShapeOf(*t));
+        for (uint32_t b : *r->banks()) bank_symbols[b] += static_cast<double>(rl.rows * VectorsPerRow(rl.cols, r->dim()));
+      }
+  if (m.banks()) {
+    for (uint32_t i = 0; i < m.banks()->size(); ++i) {
+      const fb::Bank* b = m.banks()->Get(i);
+      owners[b->data()] = {"bank:" + std::to_string(i), "bank"};
+      bank_bytes += c.section(b->data()).stored_size();
+      banks.push_back({{"index", i},
+                       {"k", b->k()},
+                       {"dim", b->dim()},
+                       {"entry_dtype", DTypeName(static_cast<DType>(b->entry_dtype()))},
+                       {"stored_bytes", c.section(b->data()).stored_size()},
+                       {"symbols", bank_symbols[i]}});
+    }
+  }
   if (m.tensors()) {
     for (const fb::Tensor* t : *m.tensors()) {
       uint64_t numel = 1;
@@ -58,6 +106,15 @@ Json InspectJson(const Container& c) {
       }
       const std::string role = RoleName(static_cast<Role>(t->role()));
       role_bytes[static_cast<int>(t->role())] += stored;
+      double share = 0;
+      if (const fb::CodebookRep* r = t->rep_as_CodebookRep()) {
+        const RowLayout rl = RowsOf(ShapeOf(*t));
+        for (uint32_t b : *r->banks())
+          share += bank_symbols[b] > 0 ? c.section(m.banks()->Get(b)->data()).stored_size() *
+                                             static_cast<double>(rl.rows * VectorsPerRow(rl.cols, r->dim())) /
+                                             bank_symbols[b]
+                                       : 0.0;
+      }
       params += numel;
       tensor_bytes += stored;
       const double snr = t->snr_db();
@@ -67,10 +124,11 @@ Json InspectJson(const Container& c) {
                          {"role", role},
                          {"role_source", t->role_source() ? "user" : "inferred"},
                          {"representation", RepresentationName(t->rep_type())},
-                         {"params", TensorParams(*t)},
+                         {"params", TensorParams(m, *t)},
                          {"numel", numel},
                          {"stored_bytes", stored},
                          {"parts", parts},
+                         {"bank_share", share},
                          {"bits_per_weight", numel ? 8.0 * static_cast<double>(stored) / numel : 0.0},
                          {"snr_db", std::isfinite(snr) ? Json(snr) : Json(nullptr)}});
     }
@@ -101,6 +159,7 @@ Json InspectJson(const Container& c) {
   const uint64_t manifest = c.header().manifest_stored_size;
   Json roles = Json::object();
   for (int r = 0; r < kRoleCount; ++r) roles[RoleName(static_cast<Role>(r))] = role_bytes[r];
+  roles["banks"] = bank_bytes;
   roles["assets"] = asset_bytes;
   roles["manifest"] = manifest;
   roles["header"] = kHeaderSize;
@@ -122,6 +181,7 @@ Json InspectJson(const Container& c) {
   j["parts"] = {{"header", kHeaderSize}, {"manifest", manifest}, {"sections", section_bytes}, {"padding", c.padding_bytes()}};
   j["sections"] = sections;
   j["tensors"] = tensors;
+  j["banks"] = banks;
   j["assets"] = assets;
   j["roles"] = roles;
   j["totals"] = {{"params", params},
@@ -157,6 +217,7 @@ std::string InspectText(const Json& j) {
   for (const Json& t : j["tensors"]) {
     std::string repr = t["representation"].get<std::string>();
     if (repr == "scalar") repr += Format("/%d", t["params"]["bits"].get<int>());
+    else if (repr == "codebook") repr = Format("vq%zux%d", t["params"]["banks"].size(), t["params"]["dim"].get<int>());
     else if (t["params"]["stored_dtype"] != t["dtype"]) repr += "/" + t["params"]["stored_dtype"].get<std::string>();
     std::string snr = t["snr_db"].is_null() ? "lossless" : Format("%.2f", t["snr_db"].get<double>());
     out += Format("  %-50s %-9s %-10s %-10llu %10llu %7.3f %8s\n", t["name"].get<std::string>().c_str(),
