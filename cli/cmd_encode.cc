@@ -19,6 +19,12 @@ struct EncodeArgs {
   uint64_t min_numel = 1024, budget = 0, reserve = 0;
   std::vector<std::string> assets, roles;
   bool quiet = false;
+  // codebook method
+  uint32_t k = 256, dim = 8;
+  int codebooks = 1, kmeans_iters = 15, beam = 4;
+  uint64_t seed = 1;
+  double lambda = 0.0;
+  bool per_tensor_banks = false;
 };
 
 // Splits "A=B" at the first '='.
@@ -31,7 +37,18 @@ bool SplitPair(const std::string& s, std::string* a, std::string* b) {
 }
 
 Status BuildOptions(const EncodeArgs& a, EncodeOptions* o, std::vector<std::string>* inputs) {
-  o->method = a.method == "raw" ? Method::kRaw : Method::kScalar;
+  o->method = a.method == "raw" ? Method::kRaw : a.method == "codebook" ? Method::kCodebook : Method::kScalar;
+  o->codebook.k = a.k;
+  o->codebook.dim = a.dim;
+  o->codebook.codebooks = a.codebooks;
+  o->codebook.group_size = a.group;
+  o->codebook.kmeans_iterations = a.kmeans_iters;
+  o->codebook.beam = a.beam;
+  o->codebook.seed = a.seed;
+  o->lambda = a.lambda;
+  o->per_tensor_banks = a.per_tensor_banks;
+  SDC_CHECK(a.method != "codebook" || a.group % a.dim == 0, StatusCode::kInvalidArgument,
+            "--group must be a multiple of --dim for the codebook method");
   o->bits = a.bits;
   o->group_size = a.group;
   o->zstd_level = a.zstd_level;
@@ -102,7 +119,7 @@ void AddEncode(CLI::App& app, Run* run) {
   c->add_option("input", a->input, "Input .safetensors file")->required()->check(CLI::ExistingFile);
   c->add_option("-o,--output", a->output, "Output .sdc file (written atomically)")->required();
   c->add_option("--method", a->method, "Codec for large float tensors")
-      ->check(CLI::IsMember({"raw", "scalar"}))
+      ->check(CLI::IsMember({"raw", "scalar", "codebook"}))
       ->capture_default_str();
   c->add_option("--bits", a->bits, "Scalar bits per weight when no budget is given")
       ->check(CLI::Range(2, 8))
@@ -121,6 +138,18 @@ void AddEncode(CLI::App& app, Run* run) {
   c->add_option("--role", a->roles, "Override the inferred role, GLOB=ROLE; repeatable");
   c->add_option("--alignment", a->alignment, "Align section offsets to this power of two (0: packed)");
   c->add_option("--threads", a->threads, "OpenMP threads (0: all cores)");
+  c->add_option("--k", a->k, "Codebook: entries per bank")->check(CLI::Range(1, 65536))->capture_default_str();
+  c->add_option("--dim", a->dim, "Codebook: sub-vector length")->check(CLI::Range(1, 16))->capture_default_str();
+  c->add_option("--codebooks", a->codebooks, "Codebook: additive codebooks per tensor (M)")
+      ->check(CLI::Range(1, 8))
+      ->capture_default_str();
+  c->add_flag("--per-tensor-banks", a->per_tensor_banks, "Codebook: one bank set per tensor instead of shared banks");
+  c->add_option("--lambda", a->lambda, "Codebook: entropy penalty without a budget (0: nearest entry)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  c->add_option("--kmeans-iters", a->kmeans_iters, "Codebook: k-means iterations")->check(CLI::Range(1, 1000))->capture_default_str();
+  c->add_option("--beam", a->beam, "Codebook: beam width of the additive code search")->check(CLI::Range(1, 64))->capture_default_str();
+  c->add_option("--seed", a->seed, "Codebook: random seed (same seed, same bytes)")->capture_default_str();
   c->add_flag("-q,--quiet", a->quiet, "No progress or summary on stderr");
   c->callback([run, a] { *run = [a] { return RunEncode(*a); }; });
 }

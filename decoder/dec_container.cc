@@ -9,6 +9,7 @@
 #include "format/checksum.h"
 #include "format/tensor_layout.h"
 #include "format/types.h"
+#include "format/rans_codec.h"
 #include "format/zstd_codec.h"
 
 namespace sdc {
@@ -135,6 +136,8 @@ Status Container::CheckSections() {
                   std::to_string(limits_.max_section_raw_bytes));
     SDC_CHECK(s.codec() != fb::Codec::Raw || s.raw_size() == s.stored_size(), StatusCode::kCorrupt,
               Sec(i) + ": raw codec with differing stored and raw sizes");
+    SDC_CHECK(s.codec() != fb::Codec::Rans16 || s.raw_size() % 2 == 0, StatusCode::kCorrupt,
+              Sec(i) + ": rans16 section with an odd raw size");
     pos = s.offset() + s.stored_size();
   }
   SDC_CHECK(pos == data_size, StatusCode::kCorrupt,
@@ -360,6 +363,10 @@ Status Container::ReadSection(uint32_t i, std::vector<uint8_t>* raw) const {
       return Status::Ok();
     case fb::Codec::Zstd:
       return ZstdDecompressExact(stored, section(i).raw_size(), raw).WithContext(Sec(i));
+    case fb::Codec::Rans8:
+      return RansDecodeExact(stored, 1, section(i).raw_size(), raw).WithContext(Sec(i));
+    case fb::Codec::Rans16:
+      return RansDecodeExact(stored, 2, section(i).raw_size(), raw).WithContext(Sec(i));
   }
   return Error(StatusCode::kUnsupported, Sec(i) + ": unknown codec");
 }

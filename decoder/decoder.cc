@@ -156,8 +156,16 @@ Status Decoder::DecodeAll(std::vector<DecodedTensor>* tensors, std::vector<Decod
 }
 
 Status Decoder::Verify() const {
-  // Sections, tensors and assets are all referenced exactly once (Container::Open checks it), so decoding
-  // every tensor and asset checks every section hash exactly once.
+  // Every section's hash first (banks no tensor uses included), then every tensor and asset in full.
+  for (uint32_t i = 0; i < container_.section_count(); ++i) SDC_RETURN_IF_ERROR(container_.VerifySectionChecksum(i));
+  if (const auto* banks = container_.manifest().banks())
+    for (uint32_t i = 0; i < banks->size(); ++i) {
+      std::vector<uint8_t> raw;
+      std::vector<float> entries;
+      SDC_RETURN_IF_ERROR(container_.ReadSection(banks->Get(i)->data(), &raw));
+      SDC_RETURN_IF_ERROR(DecodeBankEntries(raw, static_cast<DType>(banks->Get(i)->entry_dtype()), &entries)
+                              .WithContext("bank " + std::to_string(i)));
+    }
   for (uint32_t i = 0; i < tensor_count(); ++i) {
     DecodedTensor t;
     SDC_RETURN_IF_ERROR(DecodeTensor(i, &t));

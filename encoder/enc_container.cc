@@ -2,23 +2,26 @@
 
 #include "format/checksum.h"
 #include "format/header.h"
+#include "format/rans_codec.h"
 #include "format/zstd_codec.h"
 
 namespace sdc {
 
-SectionData MakeSection(fb::SectionKind kind, std::span<const uint8_t> raw, int zstd_level) {
+SectionData MakeSection(fb::SectionKind kind, std::span<const uint8_t> raw, int zstd_level, int rans_symbol_bytes) {
   SectionData s;
   s.kind = kind;
   s.raw_size = raw.size();
-  if (zstd_level != 0 && !raw.empty()) {
-    std::vector<uint8_t> z = ZstdCompress(raw, zstd_level);
-    if (!z.empty() && z.size() < raw.size()) {
-      s.codec = fb::Codec::Zstd;
-      s.stored = std::move(z);
-      return s;
-    }
-  }
   s.stored.assign(raw.begin(), raw.end());
+  if (raw.empty()) return s;
+  auto consider = [&](fb::Codec codec, std::vector<uint8_t> bytes) {
+    if (!bytes.empty() && bytes.size() < s.stored.size()) {
+      s.codec = codec;
+      s.stored = std::move(bytes);
+    }
+  };
+  if (zstd_level != 0) consider(fb::Codec::Zstd, ZstdCompress(raw, zstd_level));
+  if (rans_symbol_bytes == 1) consider(fb::Codec::Rans8, RansEncode(raw, 1));
+  if (rans_symbol_bytes == 2 && raw.size() % 2 == 0) consider(fb::Codec::Rans16, RansEncode(raw, 2));
   return s;
 }
 
@@ -32,6 +35,16 @@ void ContainerBuilder::AddAsset(const std::string& name, uint32_t section) {
   a->name = name;
   a->data = section;
   manifest_.assets.push_back(std::move(a));
+}
+
+uint32_t ContainerBuilder::AddBank(uint32_t section, uint32_t k, uint32_t dim) {
+  auto bank = std::make_unique<fb::BankT>();
+  bank->data = section;
+  bank->k = k;
+  bank->dim = static_cast<uint8_t>(dim);
+  bank->entry_dtype = fb::DType::F16;
+  manifest_.banks.push_back(std::move(bank));
+  return static_cast<uint32_t>(manifest_.banks.size() - 1);
 }
 
 void ContainerBuilder::AddMetadata(const std::string& key, const std::string& value) {

@@ -19,9 +19,9 @@ struct SectionData {
   std::vector<uint8_t> stored;
 };
 
-// Encodes raw bytes as a section: zstd at `zstd_level` when that is strictly smaller, else raw.
-// zstd_level 0 means never compress.
-SectionData MakeSection(fb::SectionKind kind, std::span<const uint8_t> raw, int zstd_level);
+// Encodes raw bytes as a section with the smallest of: raw; zstd at `zstd_level` (0: not tried); and, when
+// `rans_symbol_bytes` is 1 or 2, static rANS over symbols of that width (index and code streams).
+SectionData MakeSection(fb::SectionKind kind, std::span<const uint8_t> raw, int zstd_level, int rans_symbol_bytes = 0);
 
 class ContainerBuilder {
  public:
@@ -29,6 +29,8 @@ class ContainerBuilder {
   uint32_t AddSection(SectionData section);
   void AddTensor(std::unique_ptr<fb::TensorT> tensor) { manifest_.tensors.push_back(std::move(tensor)); }
   void AddAsset(const std::string& name, uint32_t section);
+  // Registers a bank (F16 entries) stored in `section`; returns its index in Manifest.banks.
+  uint32_t AddBank(uint32_t section, uint32_t k, uint32_t dim);
   void AddMetadata(const std::string& key, const std::string& value);
   void SetEncoder(const std::string& encoder) { manifest_.encoder = encoder; }
   void SetBudget(uint64_t budget) { manifest_.budget_bytes = budget; }

@@ -34,6 +34,10 @@ struct Candidate {
   fb::Representation rep = fb::Representation::RawRep;
   DType stored_dtype = DType::kF32;  // raw
   ScalarLayout layout;               // scalar
+  CodebookLayout cb_layout;          // codebook
+  std::vector<float> coefficients;   // codebook
+  bool own_banks = false;            // codebook: banks are this tensor's own (the trailing sections)
+  // raw: [data]; scalar: [scales, codes]; codebook: [scales, indices x M, own banks x M when own_banks]
   std::vector<SectionData> sections;
   uint64_t recon_xxh64 = 0;
   double sse = 0;
@@ -104,8 +108,67 @@ Status ScalarCandidate(const TensorView& t, std::span<const float> w, int bits, 
   c.recon_xxh64 = Xxh64(recon);
   c.sse = SquaredError(w, t.dtype, recon);
   c.sections.push_back(MakeSection(fb::SectionKind::Scales, q.scales, o.zstd_level));
-  c.sections.push_back(MakeSection(fb::SectionKind::Codes, q.codes, o.zstd_level));
+  c.sections.push_back(MakeSection(fb::SectionKind::Codes, q.codes, o.zstd_level, 1));
   *out = std::move(c);
+  return Status::Ok();
+}
+
+// Banks shared by every codebook-coded tensor, trained once over all of them.
+struct SharedBanks {
+  BankSet banks;
+  std::vector<SectionData> sections;  // one per bank
+  bool trained = false;
+};
+
+Status CodebookCandidate(const TensorView& t, std::span<const float> w, const BankSet& banks, bool own_banks,
+                         double lambda, const EncodeOptions& o, Candidate* out) {
+  CodebookCodes codes;
+  const CodebookInput input{w, RowsOf(t.shape)};
+  SDC_RETURN_IF_ERROR(EncodeWithBanks(input, banks, o.codebook, lambda, &codes));
+  std::vector<BankView> views;
+  for (const auto& e : banks.entries) views.push_back({e, banks.k});
+  std::vector<std::span<const uint8_t>> streams(codes.indices.begin(), codes.indices.end());
+  std::vector<uint8_t> recon(t.data.size());
+  SDC_RETURN_IF_ERROR(DequantizeCodebook(codes.layout, views, codes.coefficients, codes.scales, streams, nullptr,
+                                         t.dtype, recon));
+  Candidate c;
+  c.rep = fb::Representation::CodebookRep;
+  c.cb_layout = codes.layout;
+  c.coefficients = codes.coefficients;
+  c.own_banks = own_banks;
+  c.recon_xxh64 = Xxh64(recon);
+  c.sse = SquaredError(w, t.dtype, recon);
+  c.sections.push_back(MakeSection(fb::SectionKind::Scales, codes.scales, o.zstd_level));
+  for (const auto& idx : codes.indices)
+    c.sections.push_back(MakeSection(fb::SectionKind::Indices, idx, o.zstd_level, codes.layout.index_bytes));
+  if (own_banks)
+    for (const auto& e : banks.entries)
+      c.sections.push_back(MakeSection(fb::SectionKind::Bank, SerializeBank(e), o.zstd_level));
+  *out = std::move(c);
+  return Status::Ok();
+}
+
+bool Quantizable(const TensorView& t, const EncodeOptions& o) {
+  uint64_t numel = 0;
+  CheckedNumel(t.shape, UINT64_MAX, &numel);
+  return o.method != Method::kRaw && IsLossyCodable(t.dtype) && t.shape.size() >= 2 && numel >= o.min_quant_numel;
+}
+
+Status TrainSharedBanks(const SafetensorsFile& in, const EncodeOptions& o, SharedBanks* shared) {
+  std::vector<std::vector<float>> values;
+  std::vector<CodebookInput> inputs;
+  for (const TensorView& t : in.tensors) {
+    std::vector<float> w;
+    if (!Quantizable(t, o) || !ToFiniteFloats(t, &w)) continue;
+    values.push_back(std::move(w));
+    inputs.push_back({values.back(), RowsOf(t.shape)});
+  }
+  if (inputs.empty()) return Status::Ok();
+  if (o.progress) o.progress("training shared banks on " + std::to_string(inputs.size()) + " tensors");
+  SDC_RETURN_IF_ERROR(TrainBanks(inputs, o.codebook, &shared->banks));
+  for (const auto& e : shared->banks.entries)
+    shared->sections.push_back(MakeSection(fb::SectionKind::Bank, SerializeBank(e), o.zstd_level));
+  shared->trained = true;
   return Status::Ok();
 }
 
@@ -115,7 +178,7 @@ std::pair<Role, uint8_t> ChooseRole(const TensorView& t, const EncodeOptions& o)
   return {InferRole(t.name, t.shape), 0};
 }
 
-Status PlanTensor(const TensorView& t, const EncodeOptions& o, PlannedTensor* p) {
+Status PlanTensor(const TensorView& t, const EncodeOptions& o, const SharedBanks& shared, PlannedTensor* p) {
   p->view = &t;
   std::tie(p->role, p->role_source) = ChooseRole(t, o);
   CheckedNumel(t.shape, UINT64_MAX, &p->numel);
@@ -123,30 +186,57 @@ Status PlanTensor(const TensorView& t, const EncodeOptions& o, PlannedTensor* p)
   const bool finite = ToFiniteFloats(t, &w);
   if (finite)
     for (float v : w) p->signal += static_cast<double>(v) * v;
-  const bool lossy = finite && o.method == Method::kScalar && t.shape.size() >= 2 && p->numel >= o.min_quant_numel;
-  if (!lossy) {
+  if (!finite || !Quantizable(t, o)) {
     p->candidates.resize(1);
     return RawCandidate(t, finite ? std::span<const float>(w) : std::span<const float>(), o, &p->candidates[0]);
   }
-  const int lo = o.budget ? kMinBits : o.bits, hi = o.budget ? kMaxBits : o.bits;
-  p->candidates.resize(hi - lo + 1);
+  // Scalar candidates: the budget allocator chooses among 2..8 bits (and, with codebooks, against them).
+  std::vector<int> bits;
+  if (o.method == Method::kScalar || o.budget)
+    for (int b = o.budget ? kMinBits : o.bits; b <= (o.budget ? kMaxBits : o.bits); ++b) bits.push_back(b);
+  std::vector<double> lambdas;
+  if (o.method == Method::kCodebook) lambdas = o.budget ? o.lambdas : std::vector<double>{o.lambda};
+  p->candidates.resize(bits.size() + lambdas.size());
   std::vector<Status> status(p->candidates.size());
   // Candidates are independent; each is computed the same way whatever thread runs it.
-#pragma omp parallel for schedule(dynamic) if (p->candidates.size() > 1)
-  for (int b = lo; b <= hi; ++b) status[b - lo] = ScalarCandidate(t, w, b, o, &p->candidates[b - lo]);
+#pragma omp parallel for schedule(dynamic) if (bits.size() > 1)
+  for (size_t i = 0; i < bits.size(); ++i) status[i] = ScalarCandidate(t, w, bits[i], o, &p->candidates[i]);
+  if (!lambdas.empty()) {
+    BankSet own;
+    const BankSet* banks = &shared.banks;
+    if (o.per_tensor_banks) {
+      const CodebookInput input{w, RowsOf(t.shape)};
+      SDC_RETURN_IF_ERROR(TrainBanks(std::span<const CodebookInput>(&input, 1), o.codebook, &own));
+      banks = &own;
+    }
+    for (size_t i = 0; i < lambdas.size(); ++i)
+      status[bits.size() + i] =
+          CodebookCandidate(t, w, *banks, o.per_tensor_banks, lambdas[i], o, &p->candidates[bits.size() + i]);
+  }
   for (const Status& s : status) SDC_RETURN_IF_ERROR(s);
   return Status::Ok();
 }
 
 std::string Describe(const Candidate& c) {
   if (c.rep == fb::Representation::ScalarRep) return "scalar";
+  if (c.rep == fb::Representation::CodebookRep) return "codebook";
   return "raw";
 }
 
 Status Assemble(const std::vector<PlannedTensor>& plan, const std::vector<size_t>& pick, const SafetensorsFile& in,
-                const EncodeOptions& o, EncodeResult* out) {
+                const SharedBanks& shared, const EncodeOptions& o, EncodeResult* out) {
   ContainerBuilder b;
   out->tensors.clear();
+  // Shared banks go in once, and only when some tensor chose them.
+  std::vector<uint32_t> shared_ids;
+  bool shared_used = false;
+  for (size_t i = 0; i < plan.size(); ++i) {
+    const Candidate& c = plan[i].candidates[pick[i]];
+    shared_used = shared_used || (c.rep == fb::Representation::CodebookRep && !c.own_banks);
+  }
+  if (shared_used)
+    for (const SectionData& sec : shared.sections)
+      shared_ids.push_back(b.AddBank(b.AddSection(sec), shared.banks.k, shared.banks.dim));
   for (size_t i = 0; i < plan.size(); ++i) {
     const PlannedTensor& p = plan[i];
     const Candidate& c = p.candidates[pick[i]];
@@ -165,6 +255,19 @@ Status Assemble(const std::vector<PlannedTensor>& plan, const std::vector<size_t
       r.stored_dtype = static_cast<fb::DType>(c.stored_dtype);
       if (c.stored_dtype != p.view->dtype) s.representation = std::string("raw(") + DTypeName(c.stored_dtype) + ")";
       t->rep.Set(std::move(r));
+    } else if (c.rep == fb::Representation::CodebookRep) {
+      fb::CodebookRepT r;
+      const size_t m = c.coefficients.size();
+      r.dim = static_cast<uint8_t>(c.cb_layout.dim);
+      r.coefficients = c.coefficients;
+      r.scale_dtype = static_cast<fb::DType>(c.cb_layout.scale_dtype);
+      r.group_size = c.cb_layout.group_size;
+      r.scales = b.AddSection(c.sections[0]);
+      for (size_t k = 0; k < m; ++k) r.indices.push_back(b.AddSection(c.sections[1 + k]));
+      for (size_t k = 0; k < m; ++k)
+        r.banks.push_back(c.own_banks ? b.AddBank(b.AddSection(c.sections[1 + m + k]), o.codebook.k, c.cb_layout.dim)
+                                      : shared_ids[k]);
+      t->rep.Set(std::move(r));
     } else {
       fb::ScalarRepT r;
       r.bits = static_cast<uint8_t>(c.layout.bits);
@@ -180,7 +283,11 @@ Status Assemble(const std::vector<PlannedTensor>& plan, const std::vector<size_t
   }
   for (const AssetInput& a : o.assets) b.AddAsset(a.name, b.AddSection(MakeSection(fb::SectionKind::Asset, a.data, o.zstd_level)));
   for (const auto& [k, v] : in.metadata) b.AddMetadata(k, v);
-  std::string enc = "sdcodec 0.1.0; method=" + std::string(o.method == Method::kRaw ? "raw" : "scalar");
+  std::string enc = "sdcodec 0.1.0; method=" +
+                    std::string(o.method == Method::kRaw ? "raw" : o.method == Method::kScalar ? "scalar" : "codebook");
+  if (o.method == Method::kCodebook)
+    enc += "; k=" + std::to_string(o.codebook.k) + "; dim=" + std::to_string(o.codebook.dim) +
+           "; codebooks=" + std::to_string(o.codebook.codebooks) + "; banks=" + (o.per_tensor_banks ? "per-tensor" : "shared");
   if (o.budget)
     enc += "; budget=" + std::to_string(o.budget) + "; reserve=" + std::to_string(o.reserve);
   else
@@ -193,6 +300,62 @@ Status Assemble(const std::vector<PlannedTensor>& plan, const std::vector<size_t
   return b.Finish(&out->file);
 }
 
+double TotalError(const EncodeResult& r) {
+  double e = 0;
+  for (const TensorSummary& t : r.tensors) e += t.sse;
+  return e;
+}
+
+// Fits the file into budget - reserve: allocate the bytes left after the fixed parts, build, and if the
+// manifest's own size pushed the file over the target, take the overshoot off the allocation and try
+// again. `with_shared_banks` offers the shared-bank codebook candidates, with the banks' bytes set aside.
+Status FitBudget(const std::vector<PlannedTensor>& plan, const SafetensorsFile& in, const SharedBanks& shared,
+                 const EncodeOptions& o, bool with_shared_banks, EncodeResult* out) {
+  const uint64_t target = o.budget - o.reserve;
+  // Candidate indices offered to the allocator, per tensor.
+  std::vector<std::vector<size_t>> offered(plan.size());
+  std::vector<std::vector<RatePoint>> choices(plan.size());
+  for (size_t i = 0; i < plan.size(); ++i)
+    for (size_t k = 0; k < plan[i].candidates.size(); ++k) {
+      const Candidate& c = plan[i].candidates[k];
+      if (c.rep == fb::Representation::CodebookRep && !c.own_banks && !with_shared_banks) continue;
+      offered[i].push_back(k);
+      choices[i].push_back({c.bytes(), c.sse});
+    }
+  auto to_pick = [&](const std::vector<size_t>& local) {
+    std::vector<size_t> pick(plan.size());
+    for (size_t i = 0; i < plan.size(); ++i) pick[i] = offered[i][local[i]];
+    return pick;
+  };
+  std::vector<size_t> local(plan.size(), 0);
+  SDC_RETURN_IF_ERROR(Assemble(plan, to_pick(local), in, shared, o, out));  // measures the fixed overhead
+  uint64_t tensor_bytes = 0;
+  for (const TensorSummary& s : out->tensors) tensor_bytes += s.stored_bytes;
+  uint64_t overhead = out->file.size() - tensor_bytes;
+  if (with_shared_banks)
+    for (const SectionData& sec : shared.sections) overhead += sec.stored.size();
+  uint64_t available = target > overhead ? target - overhead : 0;
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    if (!AllocateBytes(choices, available, &local)) {
+      local.assign(plan.size(), 0);
+      SDC_RETURN_IF_ERROR(Assemble(plan, to_pick(local), in, shared, o, out));
+      return Error(StatusCode::kBudget, "budget of " + std::to_string(o.budget) + " bytes (reserve " +
+                                            std::to_string(o.reserve) + ") cannot be met: the smallest encoding takes " +
+                                            std::to_string(out->file.size()) + " bytes");
+    }
+    SDC_RETURN_IF_ERROR(Assemble(plan, to_pick(local), in, shared, o, out));
+    if (out->file.size() <= target) return Status::Ok();
+    // The manifest (compressed) differs a little between choices: take this choice's real overhead, plus
+    // a margin that grows with each attempt, so the loop always moves.
+    uint64_t chosen = 0;
+    for (size_t i = 0; i < plan.size(); ++i) chosen += choices[i][local[i]].bytes;
+    const uint64_t real_overhead = out->file.size() - chosen + 16ull * attempt;
+    const uint64_t next = target > real_overhead ? target - real_overhead : 0;
+    available = std::min(available > 0 ? available - 1 : 0, next);
+  }
+  return Error(StatusCode::kInternal, "budget fitting did not converge");
+}
+
 }  // namespace
 
 Status Encode(const SafetensorsFile& in, const EncodeOptions& o, EncodeResult* out) {
@@ -201,46 +364,28 @@ Status Encode(const SafetensorsFile& in, const EncodeOptions& o, EncodeResult* o
             "raw cast must be F16 or BF16");
   SDC_CHECK(o.zstd_level >= 0 && o.zstd_level <= 22, StatusCode::kInvalidArgument, "zstd level must be 0..22");
   SDC_CHECK(o.budget == 0 || o.reserve < o.budget, StatusCode::kInvalidArgument, "reserve must be below the budget");
+  SharedBanks shared;
+  if (o.method == Method::kCodebook && !o.per_tensor_banks) SDC_RETURN_IF_ERROR(TrainSharedBanks(in, o, &shared));
   std::vector<PlannedTensor> plan(in.tensors.size());
   for (size_t i = 0; i < plan.size(); ++i) {
     if (o.progress)
       o.progress("[" + std::to_string(i + 1) + "/" + std::to_string(plan.size()) + "] " + in.tensors[i].name);
-    SDC_RETURN_IF_ERROR(PlanTensor(in.tensors[i], o, &plan[i]).WithContext("tensor '" + in.tensors[i].name + "'"));
+    SDC_RETURN_IF_ERROR(
+        PlanTensor(in.tensors[i], o, shared, &plan[i]).WithContext("tensor '" + in.tensors[i].name + "'"));
   }
 
   std::vector<size_t> pick(plan.size(), 0);
-  if (o.budget == 0) return Assemble(plan, pick, in, o, out);
-
-  // Fit: allocate the bytes left after the fixed parts, build, and if the manifest's own size pushed the
-  // file over the target, take the overshoot off the allocation and try again.
-  const uint64_t target = o.budget - o.reserve;
-  std::vector<std::vector<RatePoint>> choices(plan.size());
-  for (size_t i = 0; i < plan.size(); ++i)
-    for (const Candidate& c : plan[i].candidates) choices[i].push_back({c.bytes(), c.sse});
-  SDC_RETURN_IF_ERROR(Assemble(plan, pick, in, o, out));  // the cheapest file measures the fixed overhead
-  uint64_t tensor_bytes = 0;
-  for (const TensorSummary& s : out->tensors) tensor_bytes += s.stored_bytes;
-  const uint64_t overhead = out->file.size() - tensor_bytes;
-  uint64_t available = target > overhead ? target - overhead : 0;
-  for (int attempt = 0; attempt < 8; ++attempt) {
-    if (!AllocateBytes(choices, available, &pick)) {
-      pick.assign(plan.size(), 0);
-      SDC_RETURN_IF_ERROR(Assemble(plan, pick, in, o, out));
-      return Error(StatusCode::kBudget, "budget of " + std::to_string(o.budget) + " bytes (reserve " +
-                                            std::to_string(o.reserve) + ") cannot be met: the smallest encoding takes " +
-                                            std::to_string(out->file.size()) + " bytes");
-    }
-    SDC_RETURN_IF_ERROR(Assemble(plan, pick, in, o, out));
-    if (out->file.size() <= target) return Status::Ok();
-    // The manifest (compressed) differs a little between choices: take this choice's real overhead, plus
-    // a margin that grows with each attempt, so the loop always moves.
-    uint64_t chosen = 0;
-    for (size_t i = 0; i < plan.size(); ++i) chosen += choices[i][pick[i]].bytes;
-    const uint64_t real_overhead = out->file.size() - chosen + 16ull * attempt;
-    const uint64_t next = target > real_overhead ? target - real_overhead : 0;
-    available = std::min(available > 0 ? available - 1 : 0, next);
-  }
-  return Error(StatusCode::kInternal, "budget fitting did not converge");
+  if (o.budget == 0) return Assemble(plan, pick, in, shared, o, out);
+  if (!shared.trained) return FitBudget(plan, in, shared, o, false, out);
+  // Shared banks cost bytes only when some tensor uses them, which a per-tensor allocator cannot see: fit
+  // once without them and once with their bytes set aside, and keep the file with the smaller error.
+  EncodeResult without, with;
+  Status a = FitBudget(plan, in, shared, o, false, &without);
+  Status b = FitBudget(plan, in, shared, o, true, &with);
+  if (!a.ok() && !b.ok()) return a;
+  const bool use_with = b.ok() && (!a.ok() || TotalError(with) < TotalError(without));
+  *out = std::move(use_with ? with : without);
+  return Status::Ok();
 }
 
 }  // namespace sdc

@@ -11,13 +11,14 @@
 #include <string>
 #include <vector>
 
+#include "encoder/enc_codebook.h"
 #include "format/safetensors.h"
 #include "format/status.h"
 #include "format/types.h"
 
 namespace sdc {
 
-enum class Method { kRaw, kScalar };
+enum class Method { kRaw, kScalar, kCodebook };
 
 struct RoleOverride {
   std::string pattern;  // fnmatch-style glob on the tensor name
@@ -41,6 +42,12 @@ struct EncodeOptions {
   std::vector<RoleOverride> roles;
   std::vector<AssetInput> assets;
   uint32_t alignment = 0;
+  // Codebook method: bank shape and search. Banks are shared by every codebook-coded tensor unless
+  // `per_tensor_banks` (the independent-codebook baseline of the research note).
+  CodebookSearch codebook;
+  bool per_tensor_banks = false;
+  double lambda = 0.0;                               // entropy penalty without a budget
+  std::vector<double> lambdas = {0.0, 0.05, 0.15, 0.4};  // penalties offered to the budget allocator
   // Called with a one-line message as each tensor is processed; may be empty.
   std::function<void(const std::string&)> progress;
 };
@@ -48,7 +55,7 @@ struct EncodeOptions {
 struct TensorSummary {
   std::string name;
   Role role = Role::kOther;
-  std::string representation;  // "raw", "raw(F16)", "scalar"
+  std::string representation;  // "raw", "raw(F16)", "scalar", "codebook"
   int bits = 0;                // scalar bits, 0 for raw
   uint64_t numel = 0;
   uint64_t stored_bytes = 0;   // its sections' stored bytes

@@ -1,0 +1,67 @@
+// Static order-0 rANS as a section codec (codecs Rans8 and Rans16). One 64-bit state, 32-bit words.
+//
+// STREAM FORMAT. The data are n = raw_size / B symbols, B = symbol_bytes (1 or 2), each a little-endian
+// unsigned integer < A = 2^(8B). raw_size must be a multiple of B. "varint" is unsigned LEB128 (7 bits per
+// byte, least significant group first, high bit = more follows); it must be minimal (no final 0x00 group
+// after the first byte) and is bounded by the field's range.
+//
+//   n == 0: the stream is empty (0 bytes).
+//   otherwise, in order:
+//   u8      P, the probability precision (total M = 2^P): P <= min(24, ceil(log2 n) + 1), 2^P >= S.
+//   varint  S - 1, where S = number of distinct symbols present, 1 <= S <= min(n, A).
+//   table   a bit string, packed LSB first into bytes and zero-padded to a whole byte, holding
+//           S values  g_0 = s_0, g_i = s_i - s_{i-1} - 1: the present symbols s_0 < ... < s_{S-1} < A;
+//           S-1 values f_i - 1 for i = 0..S-2 (frequencies f_i >= 1); f_{S-1} = M - (f_0 + ... + f_{S-2})
+//           must be >= 1. Cumulative c_i = f_0 + ... + f_{i-1}.
+//           Each run (gaps, then frequencies) is coded with its own adaptive Rice model R(sum, count,
+//           width), gaps R((A - S) div S, 1, 8B), frequencies R((M - S) div S, 1, P). For each value v:
+//             k = the smallest k in [0, 24] with (count << k) >= sum   (24 if none);
+//             if v >> k < 12: (v >> k) one bits, a zero bit, then the k low bits of v (LSB first);
+//             else: 12 one bits, then v in `width` bits (LSB first); an escape with v >> k < 12 is invalid;
+//             then sum += v, count += 1, and if count == 16: sum = sum >> 1, count = 8.
+//   If S == 1 the stream ends here: every symbol is s_0 (a one-symbol rANS never changes its state).
+//   u64 LE  x, the decoder's initial state: 2^31 <= x < 2^63.
+//   u32 LE  words w_0, w_1, ... to the end of the stream (the stream length after x is a multiple of 4).
+//
+// DECODING, n times:   slot = x mod M;  find i with c_i <= slot < c_i + f_i;  output s_i;
+//                      x = f_i * (x >> P) + slot - c_i;
+//                      if x < 2^31: x = (x << 32) | next word (its absence is an error).
+//   The state stays in [2^31, 2^63) after each step. At the end x must equal 2^31 and every word not
+//   consumed must be 0 (padding, see below): so corruption is caught, not decoded into something else.
+//
+// ENCODING (informative: any encoder whose output decodes is valid; ours is deterministic). Symbols are
+// coded in reverse order from x = 2^31:  if x >= f_i * 2^(63-P): emit the word x mod 2^32, x = x >> 32;
+// then x = (x div f_i) * M + (x mod f_i) + c_i.  The words are stored in reverse order of emission (the
+// last emitted is w_0), then zero words pad the count to the bound
+//   W = floor( sum over present symbols of count_i * (P*2^32 - lg(f_i) + 3*(M - f_i)) / 2^37 )
+// where lg(f) <= log2(f) * 2^32 is: k = floor(log2 f), y = f << (31 - k); 32 times: y = (y*y) >> 31
+// (64-bit), then if y >= 2^32: y = y >> 1 and the next bit is 1, else 0; lg = k * 2^32 + those 32 bits,
+// first one most significant.
+// Each step raises log2(x) by at most log2(M/f) + (M-f)/(2^31 ln 2) bits and each word takes 32 off, so
+// the encoder never emits more than W words; padding to W makes the size a function of the histogram,
+// which is what RansEncodedSize computes. Our encoder picks P in [ceil(log2 S), min(24, ceil(log2 n)+1)]
+// giving the smallest stream, and quantizes counts to frequencies by rounding
+// then correcting one unit at a time where it costs the fewest bits.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "format/status.h"
+
+namespace sdc {
+
+// raw.size() must be a multiple of symbol_bytes (1 or 2); otherwise returns an empty vector.
+std::vector<uint8_t> RansEncode(std::span<const uint8_t> raw, int symbol_bytes);
+
+// Produces exactly raw_size bytes or fails with kCorrupt naming the fault. Never reads out of bounds, and
+// its time and memory are O(raw_size + alphabet): raw_size must already have been checked against limits.
+Status RansDecodeExact(std::span<const uint8_t> stored, int symbol_bytes, uint64_t raw_size,
+                       std::vector<uint8_t>* out);
+
+// Exactly RansEncode(...).size() for any data with this histogram (histogram[v] = count of symbol v;
+// entries at or beyond 2^(8*symbol_bytes) are ignored), computed without encoding.
+uint64_t RansEncodedSize(std::span<const uint64_t> histogram, int symbol_bytes);
+
+}  // namespace sdc
