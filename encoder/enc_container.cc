@@ -19,9 +19,14 @@ SectionData MakeSection(fb::SectionKind kind, std::span<const uint8_t> raw, int 
       s.stored = std::move(bytes);
     }
   };
-  if (zstd_level != 0) consider(fb::Codec::Zstd, ZstdCompress(raw, zstd_level));
   if (rans_symbol_bytes == 1) consider(fb::Codec::Rans8, RansEncode(raw, 1));
   if (rans_symbol_bytes == 2 && raw.size() % 2 == 0) consider(fb::Codec::Rans16, RansEncode(raw, 2));
+  if (zstd_level == 0) return s;
+  // Symbol streams: zstd only pays where they repeat (rows of an untrained embedding, say); a level-1 probe
+  // that loses to rANS means the slow high-level pass would lose too, and the rate search prices many
+  // candidates, so skip it then.
+  if (rans_symbol_bytes != 0 && zstd_level > 1 && ZstdCompress(raw, 1).size() >= s.stored.size()) return s;
+  consider(fb::Codec::Zstd, ZstdCompress(raw, zstd_level));
   return s;
 }
 

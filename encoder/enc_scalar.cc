@@ -96,6 +96,12 @@ float BestScale(std::span<const float> g, int q, DType scale_dtype) {
   return best_s;
 }
 
+float UniformScale(std::span<const float> g, float step, int q, DType scale_dtype) {
+  float amax = 0;
+  for (float v : g) amax = std::max(amax, std::fabs(v));
+  return RoundScale(std::max<double>(step, static_cast<double>(amax) / q), scale_dtype);
+}
+
 bool FitsF16(float s) { return s == 0.0f || (s >= 6.103515625e-05f && s <= 65504.0f); }
 
 }  // namespace
@@ -120,7 +126,8 @@ Status QuantizeScalar(std::span<const float> w, RowLayout rows, const ScalarSear
     bool fits = true;
 #pragma omp parallel for schedule(dynamic, 16) reduction(&& : fits)
     for (int64_t gi = 0; gi < ngroups; ++gi) {
-      scales[gi] = BestScale(group_span(gi), q, scale_dtype);
+      scales[gi] = search.uniform_step > 0 ? UniformScale(group_span(gi), search.uniform_step, q, scale_dtype)
+                                           : BestScale(group_span(gi), q, scale_dtype);
       fits = fits && (scale_dtype != DType::kF16 || FitsF16(scales[gi]));
     }
     if (fits) break;

@@ -16,6 +16,10 @@ namespace sdc {
 struct ScalarSearch {
   int bits = 6;
   uint32_t group_size = 0;  // 0: per row
+  // > 0: no clip search; every group uses this one step (entropy-coded uniform quantization, the
+  // high-rate MSE optimum: equal step everywhere, rows of small weights then cost few bits), except a
+  // group whose absmax needs more than Q steps, which gets absmax / Q instead of being clipped.
+  float uniform_step = 0;
 };
 
 struct ScalarCodes {

@@ -96,10 +96,10 @@ Status RawCandidate(const TensorView& t, std::span<const float> w, const EncodeO
   return Status::Ok();
 }
 
-Status ScalarCandidate(const TensorView& t, std::span<const float> w, int bits, const EncodeOptions& o,
-                       Candidate* out) {
+Status ScalarCandidate(const TensorView& t, std::span<const float> w, int bits, float uniform_step,
+                       const EncodeOptions& o, Candidate* out) {
   ScalarCodes q;
-  SDC_RETURN_IF_ERROR(QuantizeScalar(w, RowsOf(t.shape), {bits, o.group_size}, &q));
+  SDC_RETURN_IF_ERROR(QuantizeScalar(w, RowsOf(t.shape), {bits, o.group_size, uniform_step}, &q));
   std::vector<uint8_t> recon(t.data.size());
   SDC_RETURN_IF_ERROR(DequantizeScalar(q.layout, q.scales, q.codes, t.dtype, recon));
   Candidate c;
@@ -108,6 +108,7 @@ Status ScalarCandidate(const TensorView& t, std::span<const float> w, int bits, 
   c.recon_xxh64 = Xxh64(recon);
   c.sse = SquaredError(w, t.dtype, recon);
   c.sections.push_back(MakeSection(fb::SectionKind::Scales, q.scales, o.zstd_level));
+  // Order-0 rANS suits codes that look i.i.d.; zstd wins where rows repeat (untrained embedding rows).
   c.sections.push_back(MakeSection(fb::SectionKind::Codes, q.codes, o.zstd_level, 1));
   *out = std::move(c);
   return Status::Ok();
@@ -190,17 +191,34 @@ Status PlanTensor(const TensorView& t, const EncodeOptions& o, const SharedBanks
     p->candidates.resize(1);
     return RawCandidate(t, finite ? std::span<const float>(w) : std::span<const float>(), o, &p->candidates[0]);
   }
-  // Scalar candidates: the budget allocator chooses among 2..8 bits (and, with codebooks, against them).
-  std::vector<int> bits;
+  // Scalar candidates: per-group clipped scales at 2..8 bits, and under a budget also uniform steps from
+  // about 1 to 8 bits per weight (the allocator chooses, and with codebooks weighs them against those).
+  std::vector<std::pair<int, float>> bits;  // (bits, uniform step or 0)
   if (o.method == Method::kScalar || o.budget)
-    for (int b = o.budget ? kMinBits : o.bits; b <= (o.budget ? kMaxBits : o.bits); ++b) bits.push_back(b);
+    for (int b = o.budget ? kMinBits : o.bits; b <= (o.budget ? kMaxBits : o.bits); ++b) bits.push_back({b, 0.0f});
+  if (o.budget && !w.empty()) {
+    double ss = 0, amax = 0;
+    for (float v : w) ss += static_cast<double>(v) * v, amax = std::max(amax, std::fabs(static_cast<double>(v)));
+    const double rms = std::sqrt(ss / static_cast<double>(w.size()));
+    // Steps on one absolute grid for every tensor (three per octave), so the allocator can give all
+    // tensors the same step — the MSE optimum for a common slope — from about 0.5 to 8.5 bits per weight.
+    const int k_hi = static_cast<int>(std::floor(-3.0 * std::log2(rms * std::exp2(-8.0))));
+    for (int k = k_hi - 22; rms > 0 && k <= k_hi; ++k) {
+      const double step = std::exp2(-k / 3.0);
+      const double levels = std::ceil(amax / step);  // Q needed to reach the largest weight unclipped
+      int b = kMinBits;
+      while (b < kMaxBits && (1 << (b - 1)) - 1 < levels) ++b;
+      bits.push_back({b, static_cast<float>(step)});
+    }
+  }
   std::vector<double> lambdas;
   if (o.method == Method::kCodebook) lambdas = o.budget ? o.lambdas : std::vector<double>{o.lambda};
   p->candidates.resize(bits.size() + lambdas.size());
   std::vector<Status> status(p->candidates.size());
   // Candidates are independent; each is computed the same way whatever thread runs it.
 #pragma omp parallel for schedule(dynamic) if (bits.size() > 1)
-  for (size_t i = 0; i < bits.size(); ++i) status[i] = ScalarCandidate(t, w, bits[i], o, &p->candidates[i]);
+  for (size_t i = 0; i < bits.size(); ++i)
+    status[i] = ScalarCandidate(t, w, bits[i].first, bits[i].second, o, &p->candidates[i]);
   if (!lambdas.empty()) {
     BankSet own;
     const BankSet* banks = &shared.banks;
