@@ -23,7 +23,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Run {
+struct RunResult {
   int code = -1;
   std::string out, err;
   int err_lines() const {
@@ -61,8 +61,8 @@ class Cli : public ::testing::Test {
   std::string Path(const std::string& name) const { return dir_ + "/" + name; }
 
   // Runs `sdcodec ARGS` (arguments already shell-quoted where needed), capturing both streams.
-  Run Sdcodec(const std::string& args) const {
-    Run r;
+  RunResult Sdcodec(const std::string& args) const {
+    RunResult r;
     const std::string out = Path(".stdout"), err = Path(".stderr");
     const std::string cmd = std::string("'") + SDCODEC_BIN + "' " + args + " >'" + out + "' 2>'" + err + "' </dev/null";
     const int status = std::system(cmd.c_str());
@@ -74,7 +74,7 @@ class Cli : public ::testing::Test {
 
   // A failure: non-zero exit and exactly one line on stderr.
   void ExpectOneLineFailure(const std::string& args, const char* stderr_contains = "") const {
-    const Run r = Sdcodec(args);
+    const RunResult r = Sdcodec(args);
     EXPECT_NE(r.code, 0) << args;
     EXPECT_EQ(r.err_lines(), 1) << args << "\nstderr: " << r.err;
     EXPECT_EQ(r.err.empty() ? '\0' : r.err.back(), '\n') << args;
@@ -111,7 +111,7 @@ class Cli : public ::testing::Test {
 // lossless where the encoder stores raw, and survives a raw re-encode/decode unchanged.
 TEST_F(Cli, EncodeVerifyInspectDecode) {
   const std::string model = Path("model.safetensors"), sdc = Path("model.sdc"), out = Path("out.safetensors");
-  Run r = Sdcodec("encode '" + model + "' -o '" + sdc + "' --bits 8 --min-numel 16 -q");
+  RunResult r = Sdcodec("encode '" + model + "' -o '" + sdc + "' --bits 8 --min-numel 16 -q");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(r.err.empty()) << "-q prints nothing: " << r.err;
 
@@ -157,7 +157,9 @@ TEST_F(Cli, EncodeVerifyInspectDecode) {
     EXPECT_EQ(t.dtype, in.dtype) << in.name;
     EXPECT_EQ(t.shape, in.shape) << in.name;
     EXPECT_EQ(std::vector<uint8_t>(t.data.begin(), t.data.end()), lib[i].data) << in.name;
-    if (in.shape.size() < 2) EXPECT_EQ(std::vector<uint8_t>(t.data.begin(), t.data.end()), in.data) << in.name;
+    if (in.shape.size() < 2) {
+      EXPECT_EQ(std::vector<uint8_t>(t.data.begin(), t.data.end()), in.data) << in.name;
+    }
   }
 
   // Decoded output round-trips: raw re-encode and decode give the same safetensors bytes.
@@ -172,7 +174,7 @@ TEST_F(Cli, EncodeVerifyInspectDecode) {
 TEST_F(Cli, Assets) {
   const std::vector<uint8_t> tok = test::RandomBytes(5000, 9);
   WriteBytes(Path("tokenizer.json"), tok);
-  Run r = Sdcodec("encode '" + Path("model.safetensors") + "' -o '" + Path("m.sdc") + "' --asset tokenizer.json='" +
+  RunResult r = Sdcodec("encode '" + Path("model.safetensors") + "' -o '" + Path("m.sdc") + "' --asset tokenizer.json='" +
                   Path("tokenizer.json") + "' -q");
   ASSERT_EQ(r.code, 0) << r.err;
   r = Sdcodec("decode '" + Path("m.sdc") + "' -o '" + Path("o.safetensors") + "' --assets-dir '" + Path("assets") + "'");
@@ -246,11 +248,11 @@ TEST_F(Cli, RefusesToOverwriteTheInput) {
 // --help exits 0 with usage on stdout for the program and every subcommand.
 TEST_F(Cli, HelpForEverySubcommand) {
   for (const char* args : {"--help", "-h", "encode --help", "decode --help", "verify --help", "inspect --help"}) {
-    const Run r = Sdcodec(args);
+    const RunResult r = Sdcodec(args);
     EXPECT_EQ(r.code, 0) << args << ": " << r.err;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << args << ": " << r.out;
   }
-  const Run r = Sdcodec("encode --help");
+  const RunResult r = Sdcodec("encode --help");
   for (const char* option : {"--bits", "--budget", "--reserve", "--alignment", "--asset", "--raw-dtype", "--group"})
     EXPECT_NE(r.out.find(option), std::string::npos) << option;
 }

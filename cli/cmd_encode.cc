@@ -6,6 +6,7 @@
 #include <omp.h>
 
 #include "cli/commands.h"
+#include "encoder/enc_input.h"
 #include "encoder/encoder.h"
 #include "format/file_io.h"
 
@@ -25,6 +26,8 @@ struct EncodeArgs {
   uint64_t seed = 1;
   double lambda = 0.0;
   bool per_tensor_banks = false;
+  std::vector<double> residuals;
+  std::string importance;
 };
 
 // Splits "A=B" at the first '='.
@@ -65,6 +68,20 @@ Status BuildOptions(const EncodeArgs& a, EncodeOptions* o, std::vector<std::stri
     SDC_CHECK(parsed.has_value(), StatusCode::kInvalidArgument,
               "--role: unknown role '" + role + "' (embedding, head, attention, mlp, norm, other)");
     o->roles.push_back({pattern, *parsed});
+  }
+  if (!a.residuals.empty()) o->residual_fractions = a.residuals;
+  if (!a.importance.empty()) {
+    std::vector<uint8_t> bytes;
+    SafetensorsFile imp;
+    SDC_RETURN_IF_ERROR(ReadFile(a.importance, &bytes).WithContext("--importance"));
+    SDC_RETURN_IF_ERROR(ParseSafetensors(bytes, &imp).WithContext("--importance " + a.importance));
+    for (const TensorView& t : imp.tensors) {
+      std::vector<float> v;
+      SDC_CHECK(ToFiniteFloats(t, &v), StatusCode::kInvalidArgument,
+                "--importance: tensor '" + t.name + "' must hold finite F32, F16 or BF16 values");
+      o->importance[t.name] = std::move(v);
+    }
+    inputs->push_back(a.importance);
   }
   std::map<std::string, bool> seen;
   for (const std::string& s : a.assets) {
@@ -149,6 +166,12 @@ void AddEncode(CLI::App& app, Run* run) {
       ->capture_default_str();
   c->add_option("--kmeans-iters", a->kmeans_iters, "Codebook: k-means iterations")->check(CLI::Range(1, 1000))->capture_default_str();
   c->add_option("--beam", a->beam, "Codebook: beam width of the additive code search")->check(CLI::Range(1, 64))->capture_default_str();
+  c->add_option("--residuals", a->residuals,
+                 "Codebook: fractions of elements given sparse int8 corrections (with --budget each is a candidate)")
+      ->check(CLI::Range(0.0, 0.5));
+  c->add_option("--importance", a->importance,
+                "safetensors of per-tensor importance (1 value, 1 per column, or 1 per element), same names")
+      ->check(CLI::ExistingFile);
   c->add_option("--seed", a->seed, "Codebook: random seed (same seed, same bytes)")->capture_default_str();
   c->add_flag("-q,--quiet", a->quiet, "No progress or summary on stderr");
   c->callback([run, a] { *run = [a] { return RunEncode(*a); }; });

@@ -225,12 +225,28 @@ Status TrainBanks(std::span<const CodebookInput> inputs, const CodebookSearch& s
   }
   SDC_CHECK(total > 0, StatusCode::kInvalidArgument, "codebook: no vectors to train on");
   const uint64_t stride = (total + s.max_training_vectors - 1) / s.max_training_vectors;
-  std::vector<float> x;
+  std::vector<float> x, weights;
+  bool weighted = false;
+  for (const CodebookInput& in : inputs) weighted = weighted || !in.importance.empty();
   uint64_t index = 0;
-  for (const Normalized& n : norm)
-    for (size_t v = 0; v < n.x.size() / d; ++v, ++index)
-      if (index % stride == 0) x.insert(x.end(), n.x.begin() + v * d, n.x.begin() + (v + 1) * d);
+  for (size_t t = 0; t < norm.size(); ++t) {
+    const Normalized& nt = norm[t];
+    const uint64_t cols = inputs[t].rows.cols;
+    for (size_t v = 0; v < nt.x.size() / d; ++v, ++index) {
+      if (index % stride) continue;
+      x.insert(x.end(), nt.x.begin() + v * d, nt.x.begin() + (v + 1) * d);
+      if (!weighted) continue;
+      // Mean importance over the sub-vector's real elements (1 per element for inputs without any).
+      const uint64_t r = v / nt.vpr, c0 = (v % nt.vpr) * d, c1 = std::min<uint64_t>(cols, c0 + d);
+      double sum = 0;
+      for (uint64_t c = c0; c < c1; ++c) sum += inputs[t].importance.empty() ? 1.0 : inputs[t].importance[r * cols + c];
+      weights.push_back(static_cast<float>(sum / static_cast<double>(c1 - c0)));
+    }
+  }
   const size_t n = x.size() / d;
+  double weight_sum = 0;
+  for (float wv : weights) weight_sum += wv;
+  if (weighted && weight_sum <= 0) weights.clear();  // all-zero importance: train unweighted
 
   BankSet b;
   b.k = s.k;
@@ -243,7 +259,7 @@ Status TrainBanks(std::span<const CodebookInput> inputs, const CodebookSearch& s
     ko.iterations = s.kmeans_iterations;
     ko.seed = s.seed + m;
     KMeansResult km;
-    SDC_RETURN_IF_ERROR(KMeans(residual, d, {}, ko, &km));
+    SDC_RETURN_IF_ERROR(KMeans(residual, d, weights, ko, &km));
     km.centroids.resize(static_cast<size_t>(s.k) * d, 0.0f);  // k > n: unused entries are zero
     for (size_t v = 0; v < n; ++v) {
       codes[v * s.codebooks + m] = km.assign[v];

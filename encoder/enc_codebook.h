@@ -37,9 +37,11 @@ struct BankSet {
 struct CodebookInput {
   std::span<const float> w;  // rows * cols finite values
   RowLayout rows;
+  std::span<const float> importance = {};  // empty or one weight per element: weights the bank training
 };
 
-// Learns banks over the sub-vectors of every input (each normalised by its own scales).
+// Learns banks over the sub-vectors of every input (each normalised by its own scales); with importance,
+// each sub-vector's k-means weight is the mean importance of its elements.
 Status TrainBanks(std::span<const CodebookInput> inputs, const CodebookSearch& search, BankSet* out);
 
 struct CodebookCodes {

@@ -32,17 +32,14 @@ inline float RoundNearest(float x) {
 
 // Squared error of quantizing `g` with `scale` (as stored), using the decoder's arithmetic. Callers pass
 // scales >= absmax * 0.1 / q, so |v / scale| stays far below 2^22.
-double GroupError(std::span<const float> g, float scale, int q) {
+double GroupError(std::span<const float> g, std::span<const float> imp, float scale, int q) {
   double e = 0;
-  if (scale == 0.0f) {
-    for (float v : g) e += static_cast<double>(v) * v;
-    return e;
-  }
-  const float inv = 1.0f / scale, fq = static_cast<float>(q);
-  for (float v : g) {
-    const float c = RoundNearest(std::min(std::max(v * inv, -fq), fq));
+  const float inv = scale == 0.0f ? 0.0f : 1.0f / scale, fq = static_cast<float>(q);
+  for (size_t i = 0; i < g.size(); ++i) {
+    const float v = g[i];
+    const float c = scale == 0.0f ? 0.0f : RoundNearest(std::min(std::max(v * inv, -fq), fq));
     const double d = static_cast<double>(v) - static_cast<double>(c * scale);
-    e += d * d;
+    e += imp.empty() ? d * d : imp[i] * d * d;
   }
   return e;
 }
@@ -68,13 +65,13 @@ void GroupCodes(std::span<const float> g, float scale, int q, uint8_t* codes) {
   }
 }
 
-float BestScale(std::span<const float> g, int q, DType scale_dtype) {
+float BestScale(std::span<const float> g, std::span<const float> imp, int q, DType scale_dtype) {
   float amax = 0;
   for (float v : g) amax = std::max(amax, std::fabs(v));
   if (amax == 0.0f) return 0.0f;
   auto eval = [&](double ratio, float* s) {
     *s = RoundScale(amax * ratio / q, scale_dtype);
-    return GroupError(g, *s, q);
+    return GroupError(g, imp, *s, q);
   };
   double best_ratio = 1.0, best_err = std::numeric_limits<double>::infinity();
   float best_s = 0;
@@ -114,9 +111,11 @@ Status QuantizeScalar(std::span<const float> w, RowLayout rows, const ScalarSear
   const uint64_t group = search.group_size == 0 ? rows.cols : search.group_size;
   const int64_t ngroups = static_cast<int64_t>(rows.rows * gpr);
 
-  auto group_span = [&](int64_t gi) {
+  SDC_CHECK(search.importance.empty() || search.importance.size() == w.size(), StatusCode::kInternal,
+            "scalar: importance size does not match the data");
+  auto group_span = [&](int64_t gi, std::span<const float> v) {
     const uint64_t r = gi / gpr, c0 = (gi % gpr) * group;
-    return w.subspan(r * rows.cols + c0, std::min<uint64_t>(group, rows.cols - c0));
+    return v.empty() ? v : v.subspan(r * rows.cols + c0, std::min<uint64_t>(group, rows.cols - c0));
   };
   // F16 scales unless a scale falls outside F16's normal range (then F32 for the whole tensor, so
   // precision is never silently lost to subnormal or overflowing scales).
@@ -126,8 +125,9 @@ Status QuantizeScalar(std::span<const float> w, RowLayout rows, const ScalarSear
     bool fits = true;
 #pragma omp parallel for schedule(dynamic, 16) reduction(&& : fits)
     for (int64_t gi = 0; gi < ngroups; ++gi) {
-      scales[gi] = search.uniform_step > 0 ? UniformScale(group_span(gi), search.uniform_step, q, scale_dtype)
-                                           : BestScale(group_span(gi), q, scale_dtype);
+      scales[gi] = search.uniform_step > 0
+                       ? UniformScale(group_span(gi, w), search.uniform_step, q, scale_dtype)
+                       : BestScale(group_span(gi, w), group_span(gi, search.importance), q, scale_dtype);
       fits = fits && (scale_dtype != DType::kF16 || FitsF16(scales[gi]));
     }
     if (fits) break;
@@ -140,7 +140,7 @@ Status QuantizeScalar(std::span<const float> w, RowLayout rows, const ScalarSear
   r.scales.resize(ngroups * DTypeSize(scale_dtype));
 #pragma omp parallel for schedule(static)
   for (int64_t gi = 0; gi < ngroups; ++gi) {
-    std::span<const float> g = group_span(gi);
+    std::span<const float> g = group_span(gi, w);
     GroupCodes(g, scales[gi], q, r.codes.data() + (g.data() - w.data()));
     if (scale_dtype == DType::kF16)
       StoreLE16(r.scales.data() + 2 * gi, FloatToHalf(scales[gi]));

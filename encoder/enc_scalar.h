@@ -20,6 +20,8 @@ struct ScalarSearch {
   // high-rate MSE optimum: equal step everywhere, rows of small weights then cost few bits), except a
   // group whose absmax needs more than Q steps, which gets absmax / Q instead of being clipped.
   float uniform_step = 0;
+  // Empty, or one non-negative weight per element of `w`: the clip search minimises the weighted error.
+  std::span<const float> importance;
 };
 
 struct ScalarCodes {

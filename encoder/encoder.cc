@@ -36,11 +36,15 @@ struct Candidate {
   ScalarLayout layout;               // scalar
   CodebookLayout cb_layout;          // codebook
   std::vector<float> coefficients;   // codebook
-  bool own_banks = false;            // codebook: banks are this tensor's own (the trailing sections)
-  // raw: [data]; scalar: [scales, codes]; codebook: [scales, indices x M, own banks x M when own_banks]
+  bool own_banks = false;            // codebook: banks are this tensor's own
+  uint64_t residual_count = 0;       // codebook: sparse residual corrections (sections at the end)
+  float residual_step = 0;
+  // raw: [data]; scalar: [scales, codes];
+  // codebook: [scales, indices x M, (own banks x M), (residual positions, residual values)]
   std::vector<SectionData> sections;
   uint64_t recon_xxh64 = 0;
   double sse = 0;
+  double distortion = 0;  // importance-weighted
   uint64_t bytes() const {
     uint64_t b = 0;
     for (const SectionData& s : sections) b += s.stored.size();
@@ -50,6 +54,7 @@ struct Candidate {
 
 struct PlannedTensor {
   const TensorView* view = nullptr;
+  std::vector<float> importance;  // empty, or one weight per element
   Role role = Role::kOther;
   uint8_t role_source = 0;
   uint64_t numel = 0;
@@ -63,18 +68,23 @@ float LoadAsFloat(DType t, const uint8_t* p) {
   return BitsFloat(LoadLE32(p));
 }
 
-// Squared error between the original values and a reconstruction in `dtype`.
-double SquaredError(std::span<const float> w, DType dtype, std::span<const uint8_t> recon) {
+// Squared error (plain and importance-weighted) between the original values and a reconstruction in
+// `dtype`, stored into the candidate.
+void SetError(std::span<const float> w, std::span<const float> imp, DType dtype, std::span<const uint8_t> recon,
+              double* sse, double* distortion) {
   const size_t size = DTypeSize(dtype);
-  double e = 0;
+  double e = 0, we = 0;
   for (size_t i = 0; i < w.size(); ++i) {
     const double d = static_cast<double>(w[i]) - LoadAsFloat(dtype, recon.data() + i * size);
     e += d * d;
+    we += imp.empty() ? d * d : imp[i] * d * d;
   }
-  return e;
+  *sse = e;
+  *distortion = we;
 }
 
-Status RawCandidate(const TensorView& t, std::span<const float> w, const EncodeOptions& o, Candidate* out) {
+Status RawCandidate(const TensorView& t, std::span<const float> w, std::span<const float> imp, const EncodeOptions& o,
+                    Candidate* out) {
   Candidate c;
   c.rep = fb::Representation::RawRep;
   c.stored_dtype = t.dtype;
@@ -87,7 +97,7 @@ Status RawCandidate(const TensorView& t, std::span<const float> w, const EncodeO
     std::vector<uint8_t> recon(t.data.size());
     SDC_RETURN_IF_ERROR(ReconstructRaw(stored, c.stored_dtype, t.dtype, recon));
     c.recon_xxh64 = Xxh64(recon);
-    c.sse = SquaredError(w, t.dtype, recon);
+    SetError(w, imp, t.dtype, recon, &c.sse, &c.distortion);
   } else {
     c.recon_xxh64 = Xxh64(t.data);
   }
@@ -96,17 +106,17 @@ Status RawCandidate(const TensorView& t, std::span<const float> w, const EncodeO
   return Status::Ok();
 }
 
-Status ScalarCandidate(const TensorView& t, std::span<const float> w, int bits, float uniform_step,
-                       const EncodeOptions& o, Candidate* out) {
+Status ScalarCandidate(const TensorView& t, std::span<const float> w, std::span<const float> imp, int bits,
+                       float uniform_step, const EncodeOptions& o, Candidate* out) {
   ScalarCodes q;
-  SDC_RETURN_IF_ERROR(QuantizeScalar(w, RowsOf(t.shape), {bits, o.group_size, uniform_step}, &q));
+  SDC_RETURN_IF_ERROR(QuantizeScalar(w, RowsOf(t.shape), {bits, o.group_size, uniform_step, imp}, &q));
   std::vector<uint8_t> recon(t.data.size());
   SDC_RETURN_IF_ERROR(DequantizeScalar(q.layout, q.scales, q.codes, t.dtype, recon));
   Candidate c;
   c.rep = fb::Representation::ScalarRep;
   c.layout = q.layout;
   c.recon_xxh64 = Xxh64(recon);
-  c.sse = SquaredError(w, t.dtype, recon);
+  SetError(w, imp, t.dtype, recon, &c.sse, &c.distortion);
   c.sections.push_back(MakeSection(fb::SectionKind::Scales, q.scales, o.zstd_level));
   // Order-0 rANS suits codes that look i.i.d.; zstd wins where rows repeat (untrained embedding rows).
   c.sections.push_back(MakeSection(fb::SectionKind::Codes, q.codes, o.zstd_level, 1));
@@ -121,31 +131,86 @@ struct SharedBanks {
   bool trained = false;
 };
 
-Status CodebookCandidate(const TensorView& t, std::span<const float> w, const BankSet& banks, bool own_banks,
-                         double lambda, const EncodeOptions& o, Candidate* out) {
+// LEB128 gaps between strictly increasing positions (spec: "Codebook representation").
+std::vector<uint8_t> EncodePositions(const std::vector<uint64_t>& positions) {
+  std::vector<uint8_t> out;
+  for (size_t i = 0; i < positions.size(); ++i) {
+    uint64_t gap = i == 0 ? positions[0] : positions[i] - positions[i - 1] - 1;
+    do {
+      const uint8_t byte = gap & 0x7f;
+      gap >>= 7;
+      out.push_back(byte | (gap ? 0x80 : 0));
+    } while (gap);
+  }
+  return out;
+}
+
+// Codebook candidates for one penalty: the plain reconstruction, then one per residual fraction, each
+// correcting the elements with the largest importance-weighted errors of the plain reconstruction.
+Status CodebookCandidates(const TensorView& t, std::span<const float> w, std::span<const float> imp,
+                          const BankSet& banks, bool own_banks, double lambda, std::span<const double> fractions,
+                          const EncodeOptions& o, std::vector<Candidate>* out) {
   CodebookCodes codes;
   const CodebookInput input{w, RowsOf(t.shape)};
   SDC_RETURN_IF_ERROR(EncodeWithBanks(input, banks, o.codebook, lambda, &codes));
   std::vector<BankView> views;
   for (const auto& e : banks.entries) views.push_back({e, banks.k});
   std::vector<std::span<const uint8_t>> streams(codes.indices.begin(), codes.indices.end());
+  Candidate base;
+  base.rep = fb::Representation::CodebookRep;
+  base.cb_layout = codes.layout;
+  base.coefficients = codes.coefficients;
+  base.own_banks = own_banks;
+  base.sections.push_back(MakeSection(fb::SectionKind::Scales, codes.scales, o.zstd_level));
+  for (const auto& idx : codes.indices)
+    base.sections.push_back(MakeSection(fb::SectionKind::Indices, idx, o.zstd_level, codes.layout.index_bytes));
+  if (own_banks)
+    for (const auto& e : banks.entries)
+      base.sections.push_back(MakeSection(fb::SectionKind::Bank, SerializeBank(e), o.zstd_level));
+
   std::vector<uint8_t> recon(t.data.size());
   SDC_RETURN_IF_ERROR(DequantizeCodebook(codes.layout, views, codes.coefficients, codes.scales, streams, nullptr,
                                          t.dtype, recon));
-  Candidate c;
-  c.rep = fb::Representation::CodebookRep;
-  c.cb_layout = codes.layout;
-  c.coefficients = codes.coefficients;
-  c.own_banks = own_banks;
-  c.recon_xxh64 = Xxh64(recon);
-  c.sse = SquaredError(w, t.dtype, recon);
-  c.sections.push_back(MakeSection(fb::SectionKind::Scales, codes.scales, o.zstd_level));
-  for (const auto& idx : codes.indices)
-    c.sections.push_back(MakeSection(fb::SectionKind::Indices, idx, o.zstd_level, codes.layout.index_bytes));
-  if (own_banks)
-    for (const auto& e : banks.entries)
-      c.sections.push_back(MakeSection(fb::SectionKind::Bank, SerializeBank(e), o.zstd_level));
-  *out = std::move(c);
+  // Errors of the plain reconstruction, largest (weighted) first; ties by position.
+  std::vector<float> err(w.size());
+  for (size_t i = 0; i < w.size(); ++i) err[i] = w[i] - LoadAsFloat(t.dtype, recon.data() + i * DTypeSize(t.dtype));
+  std::vector<uint64_t> order;
+  for (double f : fractions) {
+    const uint64_t count = std::min<uint64_t>(w.size(), static_cast<uint64_t>(std::llround(f * w.size())));
+    Candidate c = base;
+    if (count == 0) {
+      c.recon_xxh64 = Xxh64(recon);
+      SetError(w, imp, t.dtype, recon, &c.sse, &c.distortion);
+      out->push_back(std::move(c));
+      continue;
+    }
+    if (order.empty()) {
+      order.resize(w.size());
+      for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+      auto key = [&](uint64_t i) { return (imp.empty() ? 1.0f : imp[i]) * err[i] * err[i]; };
+      std::stable_sort(order.begin(), order.end(), [&](uint64_t a, uint64_t b) { return key(a) > key(b); });
+    }
+    std::vector<uint64_t> positions(order.begin(), order.begin() + count);
+    std::sort(positions.begin(), positions.end());
+    float emax = 0;
+    for (uint64_t p : positions) emax = std::max(emax, std::fabs(err[p]));
+    const float step = emax > 0 ? emax / 127.0f : 1.0f;
+    std::vector<uint8_t> values(count);
+    for (size_t k = 0; k < count; ++k)
+      values[k] = static_cast<uint8_t>(static_cast<int8_t>(std::clamp(std::nearbyint(err[positions[k]] / step), -127.0f, 127.0f)));
+    std::vector<uint8_t> pos_bytes = EncodePositions(positions);
+    const ResidualView rv{count, pos_bytes, values, step};
+    std::vector<uint8_t> fixed(t.data.size());
+    SDC_RETURN_IF_ERROR(DequantizeCodebook(codes.layout, views, codes.coefficients, codes.scales, streams, &rv,
+                                           t.dtype, fixed));
+    c.residual_count = count;
+    c.residual_step = step;
+    c.sections.push_back(MakeSection(fb::SectionKind::ResidualPositions, pos_bytes, o.zstd_level, 1));
+    c.sections.push_back(MakeSection(fb::SectionKind::ResidualValues, values, o.zstd_level, 1));
+    c.recon_xxh64 = Xxh64(fixed);
+    SetError(w, imp, t.dtype, fixed, &c.sse, &c.distortion);
+    out->push_back(std::move(c));
+  }
   return Status::Ok();
 }
 
@@ -179,17 +244,36 @@ std::pair<Role, uint8_t> ChooseRole(const TensorView& t, const EncodeOptions& o)
   return {InferRole(t.name, t.shape), 0};
 }
 
+// Expands a tensor's importance (one value, one per column, or one per element) to one per element.
+Status ExpandImportance(const TensorView& t, uint64_t numel, const EncodeOptions& o, std::vector<float>* out) {
+  out->clear();
+  auto it = o.importance.find(t.name);
+  if (it == o.importance.end()) return Status::Ok();
+  const std::vector<float>& v = it->second;
+  const RowLayout rl = RowsOf(t.shape);
+  SDC_CHECK(v.size() == 1 || v.size() == rl.cols || v.size() == numel, StatusCode::kInvalidArgument,
+            "importance has " + std::to_string(v.size()) + " values; expected 1, " + std::to_string(rl.cols) +
+                " (one per column) or " + std::to_string(numel));
+  for (float x : v)
+    SDC_CHECK(std::isfinite(x) && x >= 0, StatusCode::kInvalidArgument, "importance values must be finite and >= 0");
+  out->resize(numel);
+  for (uint64_t i = 0; i < numel; ++i) (*out)[i] = v.size() == 1 ? v[0] : v.size() == numel ? v[i] : v[i % rl.cols];
+  return Status::Ok();
+}
+
 Status PlanTensor(const TensorView& t, const EncodeOptions& o, const SharedBanks& shared, PlannedTensor* p) {
   p->view = &t;
   std::tie(p->role, p->role_source) = ChooseRole(t, o);
   CheckedNumel(t.shape, UINT64_MAX, &p->numel);
+  SDC_RETURN_IF_ERROR(ExpandImportance(t, p->numel, o, &p->importance));
+  const std::span<const float> imp = p->importance;
   std::vector<float> w;
   const bool finite = ToFiniteFloats(t, &w);
   if (finite)
     for (float v : w) p->signal += static_cast<double>(v) * v;
   if (!finite || !Quantizable(t, o)) {
     p->candidates.resize(1);
-    return RawCandidate(t, finite ? std::span<const float>(w) : std::span<const float>(), o, &p->candidates[0]);
+    return RawCandidate(t, finite ? std::span<const float>(w) : std::span<const float>(), finite ? imp : std::span<const float>(), o, &p->candidates[0]);
   }
   // Scalar candidates: per-group clipped scales at 2..8 bits, and under a budget also uniform steps from
   // about 1 to 8 bits per weight (the allocator chooses, and with codebooks weighs them against those).
@@ -211,27 +295,29 @@ Status PlanTensor(const TensorView& t, const EncodeOptions& o, const SharedBanks
       bits.push_back({b, static_cast<float>(step)});
     }
   }
-  std::vector<double> lambdas;
-  if (o.method == Method::kCodebook) lambdas = o.budget ? o.lambdas : std::vector<double>{o.lambda};
-  p->candidates.resize(bits.size() + lambdas.size());
-  std::vector<Status> status(p->candidates.size());
+  std::vector<Candidate> scalar(bits.size());
+  std::vector<Status> status(bits.size());
   // Candidates are independent; each is computed the same way whatever thread runs it.
 #pragma omp parallel for schedule(dynamic) if (bits.size() > 1)
   for (size_t i = 0; i < bits.size(); ++i)
-    status[i] = ScalarCandidate(t, w, bits[i].first, bits[i].second, o, &p->candidates[i]);
-  if (!lambdas.empty()) {
-    BankSet own;
-    const BankSet* banks = &shared.banks;
-    if (o.per_tensor_banks) {
-      const CodebookInput input{w, RowsOf(t.shape)};
-      SDC_RETURN_IF_ERROR(TrainBanks(std::span<const CodebookInput>(&input, 1), o.codebook, &own));
-      banks = &own;
-    }
-    for (size_t i = 0; i < lambdas.size(); ++i)
-      status[bits.size() + i] =
-          CodebookCandidate(t, w, *banks, o.per_tensor_banks, lambdas[i], o, &p->candidates[bits.size() + i]);
-  }
+    status[i] = ScalarCandidate(t, w, imp, bits[i].first, bits[i].second, o, &scalar[i]);
   for (const Status& s : status) SDC_RETURN_IF_ERROR(s);
+  p->candidates = std::move(scalar);
+  if (o.method != Method::kCodebook) return Status::Ok();
+
+  const std::vector<double> lambdas = o.budget ? o.lambdas : std::vector<double>{o.lambda};
+  const std::vector<double> fractions =
+      o.budget ? o.residual_fractions : std::vector<double>{o.residual_fractions.empty() ? 0.0 : o.residual_fractions[0]};
+  BankSet own;
+  const BankSet* banks = &shared.banks;
+  if (o.per_tensor_banks) {
+    const CodebookInput input{w, RowsOf(t.shape), imp};
+    SDC_RETURN_IF_ERROR(TrainBanks(std::span<const CodebookInput>(&input, 1), o.codebook, &own));
+    banks = &own;
+  }
+  for (double lambda : lambdas)
+    SDC_RETURN_IF_ERROR(
+        CodebookCandidates(t, w, imp, *banks, o.per_tensor_banks, lambda, fractions, o, &p->candidates));
   return Status::Ok();
 }
 
@@ -265,7 +351,7 @@ Status Assemble(const std::vector<PlannedTensor>& plan, const std::vector<size_t
     t->role = static_cast<fb::Role>(p.role);
     t->role_source = p.role_source;
     t->xxh64 = c.recon_xxh64;
-    TensorSummary s{p.view->name, p.role, Describe(c), 0, p.numel, c.bytes(), c.sse, p.signal};
+    TensorSummary s{p.view->name, p.role, Describe(c), 0, p.numel, c.bytes(), c.sse, c.distortion, p.signal};
     t->snr_db = static_cast<float>(s.snr_db());
     if (c.rep == fb::Representation::RawRep) {
       fb::RawRepT r;
@@ -285,6 +371,15 @@ Status Assemble(const std::vector<PlannedTensor>& plan, const std::vector<size_t
       for (size_t k = 0; k < m; ++k)
         r.banks.push_back(c.own_banks ? b.AddBank(b.AddSection(c.sections[1 + m + k]), o.codebook.k, c.cb_layout.dim)
                                       : shared_ids[k]);
+      if (c.residual_count) {
+        auto res = std::make_unique<fb::SparseResidualT>();
+        const size_t at = c.sections.size() - 2;
+        res->count = c.residual_count;
+        res->positions = b.AddSection(c.sections[at]);
+        res->values = b.AddSection(c.sections[at + 1]);
+        res->step = c.residual_step;
+        r.residual = std::move(res);
+      }
       t->rep.Set(std::move(r));
     } else {
       fb::ScalarRepT r;
@@ -320,7 +415,7 @@ Status Assemble(const std::vector<PlannedTensor>& plan, const std::vector<size_t
 
 double TotalError(const EncodeResult& r) {
   double e = 0;
-  for (const TensorSummary& t : r.tensors) e += t.sse;
+  for (const TensorSummary& t : r.tensors) e += t.distortion;
   return e;
 }
 
@@ -338,7 +433,7 @@ Status FitBudget(const std::vector<PlannedTensor>& plan, const SafetensorsFile& 
       const Candidate& c = plan[i].candidates[k];
       if (c.rep == fb::Representation::CodebookRep && !c.own_banks && !with_shared_banks) continue;
       offered[i].push_back(k);
-      choices[i].push_back({c.bytes(), c.sse});
+      choices[i].push_back({c.bytes(), c.distortion});
     }
   auto to_pick = [&](const std::vector<size_t>& local) {
     std::vector<size_t> pick(plan.size());

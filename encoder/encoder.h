@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -48,6 +49,13 @@ struct EncodeOptions {
   bool per_tensor_banks = false;
   double lambda = 0.0;                               // entropy penalty without a budget
   std::vector<double> lambdas = {0.0, 0.05, 0.15, 0.4};  // penalties offered to the budget allocator
+  // Sparse residuals: fractions of a codebook tensor's elements whose (importance-weighted) largest errors
+  // get an int8 correction; without a budget the first entry is used, with one each is a candidate.
+  std::vector<double> residual_fractions = {0.0};
+  // Importance per tensor name: one value (the whole tensor), one per column (input channel, e.g. the
+  // diagonal of X^T X a trainer collected) or one per element. The error minimised everywhere is
+  // sum(importance * err^2); tensors not listed weigh 1 per element.
+  std::map<std::string, std::vector<float>> importance;
   // Called with a one-line message as each tensor is processed; may be empty.
   std::function<void(const std::string&)> progress;
 };
@@ -60,6 +68,7 @@ struct TensorSummary {
   uint64_t numel = 0;
   uint64_t stored_bytes = 0;   // its sections' stored bytes
   double sse = 0;              // squared error of the reconstruction
+  double distortion = 0;       // importance-weighted squared error (= sse without importance)
   double signal = 0;           // sum of squared original values
   double snr_db() const;
 };
