@@ -258,6 +258,11 @@ Status TrainBanks(std::span<const CodebookInput> inputs, const CodebookSearch& s
     ko.k = static_cast<int>(s.k);
     ko.iterations = s.kmeans_iterations;
     ko.seed = s.seed + m;
+    if (s.progress)
+      ko.progress = [&s, m](int it, double mse) {
+        s.progress("codebook " + std::to_string(m + 1) + " k-means iteration " + std::to_string(it) + ", mse " +
+                   std::to_string(mse));
+      };
     KMeansResult km;
     SDC_RETURN_IF_ERROR(KMeans(residual, d, weights, ko, &km));
     km.centroids.resize(static_cast<size_t>(s.k) * d, 0.0f);  // k > n: unused entries are zero

@@ -7,6 +7,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <span>
 #include <vector>
 
@@ -26,6 +28,7 @@ struct CodebookSearch {
   int beam = 4;                // beam width of the additive code search
   uint64_t max_training_vectors = 1u << 18;
   uint64_t seed = 1;
+  std::function<void(const std::string&)> progress;  // k-means iterations of bank training; may be empty
 };
 
 // M banks of k entries of dimension dim, values already rounded to F16 as they will be stored.

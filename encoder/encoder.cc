@@ -214,6 +214,9 @@ Status CodebookCandidates(const TensorView& t, std::span<const float> w, std::sp
   return Status::Ok();
 }
 
+// With a budget or a target SNR the allocator chooses among many candidates per tensor.
+bool Searching(const EncodeOptions& o) { return o.budget > 0 || o.target_snr_db > 0; }
+
 bool Quantizable(const TensorView& t, const EncodeOptions& o) {
   uint64_t numel = 0;
   CheckedNumel(t.shape, UINT64_MAX, &numel);
@@ -230,8 +233,12 @@ Status TrainSharedBanks(const SafetensorsFile& in, const EncodeOptions& o, Share
     inputs.push_back({values.back(), RowsOf(t.shape)});
   }
   if (inputs.empty()) return Status::Ok();
-  if (o.progress) o.progress("training shared banks on " + std::to_string(inputs.size()) + " tensors");
-  SDC_RETURN_IF_ERROR(TrainBanks(inputs, o.codebook, &shared->banks));
+  CodebookSearch search = o.codebook;
+  if (o.progress)
+    search.progress = [&o, n = inputs.size()](const std::string& msg) {
+      o.progress("shared banks (" + std::to_string(n) + " tensors): " + msg);
+    };
+  SDC_RETURN_IF_ERROR(TrainBanks(inputs, search, &shared->banks));
   for (const auto& e : shared->banks.entries)
     shared->sections.push_back(MakeSection(fb::SectionKind::Bank, SerializeBank(e), o.zstd_level));
   shared->trained = true;
@@ -278,9 +285,10 @@ Status PlanTensor(const TensorView& t, const EncodeOptions& o, const SharedBanks
   // Scalar candidates: per-group clipped scales at 2..8 bits, and under a budget also uniform steps from
   // about 1 to 8 bits per weight (the allocator chooses, and with codebooks weighs them against those).
   std::vector<std::pair<int, float>> bits;  // (bits, uniform step or 0)
-  if (o.method == Method::kScalar || o.budget)
-    for (int b = o.budget ? kMinBits : o.bits; b <= (o.budget ? kMaxBits : o.bits); ++b) bits.push_back({b, 0.0f});
-  if (o.budget && !w.empty()) {
+  const bool search = Searching(o);
+  if (o.method == Method::kScalar || search)
+    for (int b = search ? kMinBits : o.bits; b <= (search ? kMaxBits : o.bits); ++b) bits.push_back({b, 0.0f});
+  if (search && !w.empty()) {
     double ss = 0, amax = 0;
     for (float v : w) ss += static_cast<double>(v) * v, amax = std::max(amax, std::fabs(static_cast<double>(v)));
     const double rms = std::sqrt(ss / static_cast<double>(w.size()));
@@ -305,9 +313,9 @@ Status PlanTensor(const TensorView& t, const EncodeOptions& o, const SharedBanks
   p->candidates = std::move(scalar);
   if (o.method != Method::kCodebook) return Status::Ok();
 
-  const std::vector<double> lambdas = o.budget ? o.lambdas : std::vector<double>{o.lambda};
+  const std::vector<double> lambdas = search ? o.lambdas : std::vector<double>{o.lambda};
   const std::vector<double> fractions =
-      o.budget ? o.residual_fractions : std::vector<double>{o.residual_fractions.empty() ? 0.0 : o.residual_fractions[0]};
+      search ? o.residual_fractions : std::vector<double>{o.residual_fractions.empty() ? 0.0 : o.residual_fractions[0]};
   BankSet own;
   const BankSet* banks = &shared.banks;
   if (o.per_tensor_banks) {
@@ -403,6 +411,8 @@ Status Assemble(const std::vector<PlannedTensor>& plan, const std::vector<size_t
            "; codebooks=" + std::to_string(o.codebook.codebooks) + "; banks=" + (o.per_tensor_banks ? "per-tensor" : "shared");
   if (o.budget)
     enc += "; budget=" + std::to_string(o.budget) + "; reserve=" + std::to_string(o.reserve);
+  else if (o.target_snr_db > 0)
+    enc += "; target_snr_db=" + std::to_string(o.target_snr_db);
   else
     enc += "; bits=" + std::to_string(o.bits);
   enc += "; group=" + std::to_string(o.group_size) + "; zstd=" + std::to_string(o.zstd_level);
@@ -469,6 +479,43 @@ Status FitBudget(const std::vector<PlannedTensor>& plan, const SafetensorsFile& 
   return Error(StatusCode::kInternal, "budget fitting did not converge");
 }
 
+// The smallest allocation whose total squared error meets the target SNR (over all float tensors):
+// bisect the byte budget given to the allocator. Shared banks' own bytes are not weighed here (they are
+// stored once if any tensor uses them): a known simplification.
+Status FitSnr(const std::vector<PlannedTensor>& plan, const SafetensorsFile& in, const SharedBanks& shared,
+              const EncodeOptions& o, EncodeResult* out) {
+  double signal = 0;
+  for (const PlannedTensor& p : plan) signal += p.signal;
+  const double allowed = signal / std::pow(10.0, o.target_snr_db / 10.0);
+  std::vector<std::vector<RatePoint>> choices(plan.size());
+  uint64_t lo = 0, hi = 0;
+  for (size_t i = 0; i < plan.size(); ++i) {
+    uint64_t most = 0, least = UINT64_MAX;
+    for (const Candidate& c : plan[i].candidates) {
+      choices[i].push_back({c.bytes(), c.sse});
+      most = std::max<uint64_t>(most, c.bytes());
+      least = std::min<uint64_t>(least, c.bytes());
+    }
+    lo += least;
+    hi += most;
+  }
+  std::vector<size_t> pick;
+  auto error_at = [&](uint64_t bytes) {
+    AllocateBytes(choices, bytes, &pick);
+    double e = 0;
+    for (size_t i = 0; i < plan.size(); ++i) e += choices[i][pick[i]].distortion;
+    return e;
+  };
+  SDC_CHECK(error_at(hi) <= allowed, StatusCode::kBudget,
+            "target SNR of " + std::to_string(o.target_snr_db) + " dB is above what the candidates reach");
+  while (lo < hi) {
+    const uint64_t mid = lo + (hi - lo) / 2;
+    if (error_at(mid) <= allowed) hi = mid; else lo = mid + 1;
+  }
+  error_at(hi);
+  return Assemble(plan, pick, in, shared, o, out);
+}
+
 }  // namespace
 
 Status Encode(const SafetensorsFile& in, const EncodeOptions& o, EncodeResult* out) {
@@ -488,6 +535,7 @@ Status Encode(const SafetensorsFile& in, const EncodeOptions& o, EncodeResult* o
   }
 
   std::vector<size_t> pick(plan.size(), 0);
+  if (o.budget == 0 && o.target_snr_db > 0) return FitSnr(plan, in, shared, o, out);
   if (o.budget == 0) return Assemble(plan, pick, in, shared, o, out);
   if (!shared.trained) return FitBudget(plan, in, shared, o, false, out);
   // Shared banks cost bytes only when some tensor uses them, which a per-tensor allocator cannot see: fit

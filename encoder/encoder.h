@@ -40,6 +40,7 @@ struct EncodeOptions {
   uint64_t min_quant_numel = 1024;
   uint64_t budget = 0;             // whole-file byte budget; 0: none
   uint64_t reserve = 0;            // bytes kept free under the budget (e.g. the user's code)
+  double target_snr_db = 0;        // without a budget: the smallest file whose weight SNR reaches this
   std::vector<RoleOverride> roles;
   std::vector<AssetInput> assets;
   uint32_t alignment = 0;
