@@ -1,5 +1,6 @@
 // cli/: the built `sdcodec` binary, run as a user would. Success paths exit 0 and produce files the library
 // agrees with; every failure exits non-zero with exactly one line on stderr; the input is never overwritten.
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <cstdlib>
@@ -7,15 +8,14 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "decoder/decoder.h"
 #include "format/file_io.h"
 #include "format/safetensors.h"
+#include "tests/sdc_test_builder.h"
 #include "tests/test_util.h"
 
 namespace sdc {
@@ -83,8 +83,14 @@ class Cli : public ::testing::Test {
 
   void WriteModel(const std::string& path) {
     tensors_ = {
-        {"layers.0.attention.wq.weight", DType::kF32, {64, 128}, test::FloatsAs(DType::kF32, test::Gaussian(64 * 128, 1, 0.02))},
-        {"layers.0.feed_forward.w1.weight", DType::kF16, {32, 64}, test::FloatsAs(DType::kF16, test::Gaussian(32 * 64, 2, 0.02))},
+        {"layers.0.attention.wq.weight",
+         DType::kF32,
+         {64, 128},
+         test::FloatsAs(DType::kF32, test::Gaussian(64 * 128, 1, 0.02))},
+        {"layers.0.feed_forward.w1.weight",
+         DType::kF16,
+         {32, 64},
+         test::FloatsAs(DType::kF16, test::Gaussian(32 * 64, 2, 0.02))},
         {"layers.0.attention_norm.weight", DType::kF32, {64}, test::FloatsAs(DType::kF32, test::Gaussian(64, 3))},
         {"positions", DType::kI32, {10}, test::RandomBytes(40, 4)},
         {"temperature", DType::kBF16, {}, test::FloatsAs(DType::kBF16, std::vector<float>{0.7f})},
@@ -174,10 +180,11 @@ TEST_F(Cli, EncodeVerifyInspectDecode) {
 TEST_F(Cli, Assets) {
   const std::vector<uint8_t> tok = test::RandomBytes(5000, 9);
   WriteBytes(Path("tokenizer.json"), tok);
-  RunResult r = Sdcodec("encode '" + Path("model.safetensors") + "' -o '" + Path("m.sdc") + "' --asset tokenizer.json='" +
-                  Path("tokenizer.json") + "' -q");
+  RunResult r = Sdcodec("encode '" + Path("model.safetensors") + "' -o '" + Path("m.sdc") +
+                        "' --asset tokenizer.json='" + Path("tokenizer.json") + "' -q");
   ASSERT_EQ(r.code, 0) << r.err;
-  r = Sdcodec("decode '" + Path("m.sdc") + "' -o '" + Path("o.safetensors") + "' --assets-dir '" + Path("assets") + "'");
+  r = Sdcodec("decode '" + Path("m.sdc") + "' -o '" + Path("o.safetensors") + "' --assets-dir '" + Path("assets") +
+              "'");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(Bytes(Path("assets/tokenizer.json")), tok);
 }
@@ -186,7 +193,8 @@ TEST_F(Cli, Assets) {
 // corrupt .sdc (for verify, decode and inspect), input that is not safetensors, a bad command line.
 TEST_F(Cli, FailuresPrintOneLine) {
   const std::string model = "'" + Path("model.safetensors") + "'";
-  ExpectOneLineFailure("encode '" + Path("missing.safetensors") + "' -o '" + Path("x.sdc") + "'", "missing.safetensors");
+  ExpectOneLineFailure("encode '" + Path("missing.safetensors") + "' -o '" + Path("x.sdc") + "'",
+                       "missing.safetensors");
   ExpectOneLineFailure("verify '" + Path("missing.sdc") + "'", "missing.sdc");
   ExpectOneLineFailure("decode '" + Path("missing.sdc") + "' -o '" + Path("x.safetensors") + "'");
   ExpectOneLineFailure("encode " + model + " -o '" + Path("x.sdc") + "' --bits 9", "bits");
@@ -243,6 +251,33 @@ TEST_F(Cli, RefusesToOverwriteTheInput) {
     const std::string name = e.path().filename().string();
     EXPECT_TRUE(name == "model.safetensors" || name == "link.safetensors" || name == "m.sdc" || name[0] == '.') << name;
   }
+}
+
+// A valid .sdc whose tensor name is not UTF-8 (the format does not require UTF-8, spec §6) verifies, and
+// decoding it to safetensors (which needs UTF-8 JSON) fails cleanly: exit 1, one line, no output file.
+TEST_F(Cli, DecodeOfANonUtf8NameFailsCleanly) {
+  test::FileBuilder b;
+  b.AddRawTensor("w\xff", DType::kU8, {2}, std::vector<uint8_t>{1, 2});
+  WriteBytes(Path("latin1.sdc"), b.Build());
+  EXPECT_EQ(Sdcodec("verify '" + Path("latin1.sdc") + "'").code, 0);
+  ExpectOneLineFailure("decode '" + Path("latin1.sdc") + "' -o '" + Path("latin1.safetensors") + "'", "UTF-8");
+  EXPECT_FALSE(fs::exists(Path("latin1.safetensors")));
+}
+
+// A safetensors file may name a tensor "" (any JSON key is allowed). Encoding it either fails with one
+// line or writes a file that verifies; it must not write an artifact that sdcodec itself refuses.
+TEST_F(Cli, EncodeNeverWritesAnUndecodableFile) {
+  std::vector<uint8_t> bytes;
+  const std::vector<uint8_t> data(8, 0);
+  ASSERT_TRUE(SerializeSafetensors({{"", DType::kF32, {2}, data}}, {}, &bytes).ok());
+  WriteBytes(Path("empty_name.safetensors"), bytes);
+  const RunResult r = Sdcodec("encode '" + Path("empty_name.safetensors") + "' -o '" + Path("e.sdc") + "' -q");
+  if (r.code != 0) {
+    EXPECT_EQ(r.err_lines(), 1) << r.err;
+    return;
+  }
+  const RunResult v = Sdcodec("verify '" + Path("e.sdc") + "'");
+  EXPECT_EQ(v.code, 0) << "encode wrote a file verify refuses: " << v.err;
 }
 
 // --help exits 0 with usage on stdout for the program and every subcommand.

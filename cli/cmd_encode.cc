@@ -28,6 +28,7 @@ struct EncodeArgs {
   bool per_tensor_banks = false;
   std::vector<double> residuals;
   double target_snr = 0;
+  std::string distortion = "relative";
   std::string importance;
 };
 
@@ -72,6 +73,7 @@ Status BuildOptions(const EncodeArgs& a, EncodeOptions* o, std::vector<std::stri
   }
   if (!a.residuals.empty()) o->residual_fractions = a.residuals;
   o->target_snr_db = a.target_snr;
+  o->relative_distortion = a.distortion == "relative";
   SDC_CHECK(a.target_snr == 0 || a.budget == 0, StatusCode::kInvalidArgument, "give --budget or --target-snr, not both");
   if (!a.importance.empty()) {
     std::vector<uint8_t> bytes;
@@ -154,6 +156,10 @@ void AddEncode(CLI::App& app, Run* run) {
   c->add_option("--min-numel", a->min_numel, "Float tensors with fewer elements are stored raw")->capture_default_str();
   c->add_option("--budget", a->budget, "Fit the whole file into this many bytes (chooses bits per tensor)");
   c->add_option("--reserve", a->reserve, "Bytes of the budget to leave free (e.g. for code)");
+  c->add_option("--distortion", a->distortion,
+                 "Error the allocator minimises for tensors without --importance: relative (per row) or absolute")
+      ->check(CLI::IsMember({"relative", "absolute"}))
+      ->capture_default_str();
   c->add_option("--target-snr", a->target_snr, "Without a budget: the smallest file whose weight SNR reaches this (dB)")
       ->check(CLI::PositiveNumber);
   c->add_option("--asset", a->assets, "Opaque file to store, NAME=PATH (tokenizer, config); repeatable");

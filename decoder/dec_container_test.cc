@@ -1,11 +1,11 @@
 // decoder/dec_container.cc + decoder.cc: every validation rule of spec §9, one hand-made corruption at a
 // time. Each corruption starts from the same small valid file and must be refused with its own status code
 // and a message that no other corruption produces, at the stage the spec names (open or verify).
+#include <gtest/gtest.h>
+
 #include <functional>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "decoder/decoder.h"
 #include "format/endian.h"
@@ -89,20 +89,31 @@ std::vector<Corruption> Corruptions() {
       {"bad magic", EditBytes([](Bytes& f) { f[0] ^= 0xff; }), Stage::kOpen, SC::kCorrupt, "bad magic"},
       {"truncated below the header", EditBytes([](Bytes& f) { f.resize(20); }), Stage::kOpen, SC::kCorrupt,
        "truncated file (20 bytes"},
-      {"major version 2", EditBytes([](Bytes& f) { StoreLE16(f.data() + 8, 2); test::Rehash(f); }), Stage::kOpen,
-       SC::kUnsupported, "format major version 2"},
-      {"unknown manifest codec", EditBytes([](Bytes& f) { f[12] = 9; test::Rehash(f); }), Stage::kOpen,
-       SC::kUnsupported, "unknown manifest codec 9"},
-      {"nonzero reserved byte", EditBytes([](Bytes& f) { f[14] = 1; test::Rehash(f); }), Stage::kOpen, SC::kCorrupt,
-       "reserved bytes are not zero"},
-      {"manifest past end", EditBytes([](Bytes& f) { StoreLE64(f.data() + 16, f.size()); }), Stage::kOpen,
-       SC::kCorrupt, "extends past the end of the file"},
+      {"major version 2", EditBytes([](Bytes& f) {
+         StoreLE16(f.data() + 8, 2);
+         test::Rehash(f);
+       }),
+       Stage::kOpen, SC::kUnsupported, "format major version 2"},
+      {"unknown manifest codec", EditBytes([](Bytes& f) {
+         f[12] = 9;
+         test::Rehash(f);
+       }),
+       Stage::kOpen, SC::kUnsupported, "unknown manifest codec 9"},
+      {"nonzero reserved byte", EditBytes([](Bytes& f) {
+         f[14] = 1;
+         test::Rehash(f);
+       }),
+       Stage::kOpen, SC::kCorrupt, "reserved bytes are not zero"},
+      {"manifest past end", EditBytes([](Bytes& f) { StoreLE64(f.data() + 16, f.size()); }), Stage::kOpen, SC::kCorrupt,
+       "extends past the end of the file"},
       {"raw manifest sizes differ", EditBytes([](Bytes& f) { StoreLE64(f.data() + 24, LoadLE64(f.data() + 16) - 1); }),
        Stage::kOpen, SC::kCorrupt, "raw manifest with differing stored and raw sizes"},
       // B. manifest bytes
-      {"manifest over the size limit",
-       EditBytes([](Bytes& f) { f[12] = 1; StoreLE64(f.data() + 24, uint64_t{1} << 30); }), Stage::kOpen,
-       SC::kLimitExceeded, "manifest: 1073741824 bytes exceeds the limit"},
+      {"manifest over the size limit", EditBytes([](Bytes& f) {
+         f[12] = 1;
+         StoreLE64(f.data() + 24, uint64_t{1} << 30);
+       }),
+       Stage::kOpen, SC::kLimitExceeded, "manifest: 1073741824 bytes exceeds the limit"},
       {"manifest hash mismatch", EditBytes([](Bytes& f) { f[32] ^= 1; }), Stage::kOpen, SC::kChecksumMismatch,
        "header/manifest: XXH64 does not match"},
       {"manifest byte changed", EditBytes([](Bytes& f) { f[kHeaderSize + 9] ^= 0x10; }), Stage::kOpen,
@@ -134,30 +145,30 @@ std::vector<Corruption> Corruptions() {
       // D. sections
       {"alignment not a power of two", EditParts([](FileParts& p) { p.manifest.alignment = 3; }), Stage::kOpen,
        SC::kCorrupt, "alignment 3 is not 0 or a power of two"},
-      {"unknown section kind", EditParts([](FileParts& p) { p.manifest.sections[1]->kind = static_cast<fb::SectionKind>(9); }),
-       Stage::kOpen, SC::kUnsupported, "section 1: unknown kind 9"},
-      {"unknown section codec", EditParts([](FileParts& p) { p.manifest.sections[1]->codec = static_cast<fb::Codec>(200); }),
-       Stage::kOpen, SC::kUnsupported, "section 1: unknown codec 200"},
+      {"unknown section kind",
+       EditParts([](FileParts& p) { p.manifest.sections[1]->kind = static_cast<fb::SectionKind>(9); }), Stage::kOpen,
+       SC::kUnsupported, "section 1: unknown kind 9"},
+      {"unknown section codec",
+       EditParts([](FileParts& p) { p.manifest.sections[1]->codec = static_cast<fb::Codec>(200); }), Stage::kOpen,
+       SC::kUnsupported, "section 1: unknown codec 200"},
       {"section offset past end", EditParts([](FileParts& p) { p.manifest.sections[4]->offset = p.data.size() + 1; }),
        Stage::kOpen, SC::kCorrupt, "runs past the end of the file"},
-      {"section size past end", EditParts([](FileParts& p) { p.manifest.sections[4]->stored_size += 1; }),
-       Stage::kOpen, SC::kCorrupt, "runs past the end of the file"},
-      {"section offset near 2^64",
-       EditParts([](FileParts& p) { p.manifest.sections[2]->offset = ~uint64_t{0} - 3; }), Stage::kOpen,
+      {"section size past end", EditParts([](FileParts& p) { p.manifest.sections[4]->stored_size += 1; }), Stage::kOpen,
        SC::kCorrupt, "runs past the end of the file"},
+      {"section offset near 2^64", EditParts([](FileParts& p) { p.manifest.sections[2]->offset = ~uint64_t{0} - 3; }),
+       Stage::kOpen, SC::kCorrupt, "runs past the end of the file"},
       {"overlapping sections",
        EditParts([](FileParts& p) { p.manifest.sections[3]->offset = p.manifest.sections[2]->offset + 4; }),
        Stage::kOpen, SC::kCorrupt, "section 3: overlaps the previous section"},
-      {"unaccounted gap",
-       EditParts([](FileParts& p) {
+      {"unaccounted gap", EditParts([](FileParts& p) {
          const uint64_t at = p.manifest.sections[3]->offset;
          p.data.insert(p.data.begin() + at, 4, 0);
          p.manifest.sections[3]->offset += 4;
          p.manifest.sections[4]->offset += 4;
        }),
        Stage::kOpen, SC::kCorrupt, "section 3: leaves 4 unaccounted bytes before it"},
-      {"trailing bytes after the last section", EditBytes([](Bytes& f) { f.push_back(0); }), Stage::kOpen,
-       SC::kCorrupt, "1 bytes after the last section are not described"},
+      {"trailing bytes after the last section", EditBytes([](Bytes& f) { f.push_back(0); }), Stage::kOpen, SC::kCorrupt,
+       "1 bytes after the last section are not described"},
       {"nonzero alignment padding",
        [] {
          test::FileBuilder b;
@@ -172,9 +183,8 @@ std::vector<Corruption> Corruptions() {
          return f;
        },
        Stage::kOpen, SC::kCorrupt, "section 1: alignment padding before it is not zero"},
-      {"huge declared raw size",
-       EditParts([](FileParts& p) { p.manifest.sections[4]->raw_size = uint64_t{9} << 30; }), Stage::kOpen,
-       SC::kLimitExceeded, "section 4: raw size 9663676416 exceeds the limit"},
+      {"huge declared raw size", EditParts([](FileParts& p) { p.manifest.sections[4]->raw_size = uint64_t{9} << 30; }),
+       Stage::kOpen, SC::kLimitExceeded, "section 4: raw size 9663676416 exceeds the limit"},
       {"raw codec with differing sizes", EditParts([](FileParts& p) { p.manifest.sections[2]->raw_size += 1; }),
        Stage::kOpen, SC::kCorrupt, "section 2: raw codec with differing stored and raw sizes"},
       // E. tensors
@@ -182,8 +192,9 @@ std::vector<Corruption> Corruptions() {
        SC::kCorrupt, "tensor 'b': duplicate name"},
       {"empty tensor name", EditParts([](FileParts& p) { p.manifest.tensors[1]->name = ""; }), Stage::kOpen,
        SC::kCorrupt, "tensor 1: name empty or longer than 4096"},
-      {"tensor name over 4096 bytes", EditParts([](FileParts& p) { p.manifest.tensors[1]->name = std::string(4097, 'n'); }),
-       Stage::kOpen, SC::kCorrupt, "tensor 1: name empty or longer than 4096"},
+      {"tensor name over 4096 bytes",
+       EditParts([](FileParts& p) { p.manifest.tensors[1]->name = std::string(4097, 'n'); }), Stage::kOpen,
+       SC::kCorrupt, "tensor 1: name empty or longer than 4096"},
       {"unknown dtype", EditParts([](FileParts& p) { p.manifest.tensors[1]->dtype = static_cast<fb::DType>(77); }),
        Stage::kOpen, SC::kUnsupported, "tensor 'b': unknown dtype"},
       {"unknown role", EditParts([](FileParts& p) { p.manifest.tensors[1]->role = static_cast<fb::Role>(6); }),
@@ -192,11 +203,13 @@ std::vector<Corruption> Corruptions() {
        SC::kCorrupt, "role_source is neither 0 nor 1"},
       {"rank over limit", EditParts([](FileParts& p) { p.manifest.tensors[1]->shape = std::vector<uint64_t>(9, 1); }),
        Stage::kOpen, SC::kLimitExceeded, "tensor 'b': rank 9 exceeds the limit of 8"},
-      {"huge shape (product overflows 2^64)",
-       EditParts([](FileParts& p) { p.manifest.tensors[1]->shape = {uint64_t{1} << 40, uint64_t{1} << 40}; }),
+      {"huge shape (product overflows 2^64)", EditParts([](FileParts& p) {
+         p.manifest.tensors[1]->shape = {uint64_t{1} << 40, uint64_t{1} << 40};
+       }),
        Stage::kOpen, SC::kLimitExceeded, "tensor 'b': shape overflows or exceeds the tensor limit"},
-      {"shape over the tensor limit", EditParts([](FileParts& p) { p.manifest.tensors[1]->shape = {uint64_t{3} << 30}; }),
-       Stage::kOpen, SC::kLimitExceeded, "tensor 'b': shape overflows or exceeds the tensor limit"},
+      {"shape over the tensor limit",
+       EditParts([](FileParts& p) { p.manifest.tensors[1]->shape = {uint64_t{3} << 30}; }), Stage::kOpen,
+       SC::kLimitExceeded, "tensor 'b': shape overflows or exceeds the tensor limit"},
       {"no representation",
        [] {
          Bytes f = BaseFile();
@@ -217,8 +230,8 @@ std::vector<Corruption> Corruptions() {
        Stage::kOpen, SC::kCorrupt, "raw storage as I32 cannot reconstruct F32"},
       {"raw data size does not match the shape", EditParts([](FileParts& p) { p.manifest.tensors[1]->shape = {9}; }),
        Stage::kOpen, SC::kCorrupt, "data section size does not match shape x stored dtype"},
-      {"section referenced twice", EditParts([](FileParts& p) { RawOf(p, 2).data = RawOf(p, 1).data; }),
-       Stage::kOpen, SC::kCorrupt, "is already used by another part"},
+      {"section referenced twice", EditParts([](FileParts& p) { RawOf(p, 2).data = RawOf(p, 1).data; }), Stage::kOpen,
+       SC::kCorrupt, "is already used by another part"},
       {"reference past the section count", EditParts([](FileParts& p) { RawOf(p, 1).data = 99; }), Stage::kOpen,
        SC::kCorrupt, "refers to section 99 of 5"},
       {"wrong section kind", EditParts([](FileParts& p) { p.manifest.sections[2]->kind = fb::SectionKind::Asset; }),
@@ -232,59 +245,56 @@ std::vector<Corruption> Corruptions() {
        "scalar bits 1 outside 2..8"},
       {"scale dtype BF16", EditParts([](FileParts& p) { ScalarOf(p).scale_dtype = fb::DType::BF16; }), Stage::kOpen,
        SC::kCorrupt, "scale dtype must be F16 or F32"},
-      {"scales section size", EditParts([](FileParts& p) { ScalarOf(p).group_size = 8; }), Stage::kOpen,
-       SC::kCorrupt, "scales section size does not match rows x groups"},
-      {"codes section size", EditParts([](FileParts& p) { p.manifest.tensors[0]->shape = {4, 15}; }),
+      {"scales section size", EditParts([](FileParts& p) { ScalarOf(p).group_size = 8; }), Stage::kOpen, SC::kCorrupt,
+       "scales section size does not match rows x groups"},
+      {"codes section size", EditParts([](FileParts& p) {
+         p.manifest.tensors[0]->shape = {4, 15};
+       }),
        Stage::kOpen, SC::kCorrupt, "codes section size does not match the element count"},
       // F, G. assets and coverage
-      {"duplicate asset name",
-       EditParts([](FileParts& p) {
+      {"duplicate asset name", EditParts([](FileParts& p) {
          auto a = std::make_unique<fb::AssetT>();
          a->name = "tok";
          a->data = AppendSection(p, fb::SectionKind::Asset, Bytes{1, 2});
          p.manifest.assets.push_back(std::move(a));
        }),
        Stage::kOpen, SC::kCorrupt, "asset 'tok': duplicate name"},
-      {"empty asset name", EditParts([](FileParts& p) { p.manifest.assets[0]->name = ""; }), Stage::kOpen,
-       SC::kCorrupt, "asset 0: name empty or too long"},
-      {"unreferenced section", EditParts([](FileParts& p) { AppendSection(p, fb::SectionKind::Asset, Bytes{1, 2, 3}); }),
+      {"empty asset name", EditParts([](FileParts& p) { p.manifest.assets[0]->name = ""; }), Stage::kOpen, SC::kCorrupt,
+       "asset 0: name empty or too long"},
+      {"unreferenced section", EditParts([](FileParts& p) {
+         AppendSection(p, fb::SectionKind::Asset, Bytes{1, 2, 3});
+       }),
        Stage::kOpen, SC::kCorrupt, "section 5: not referenced by any tensor or asset"},
       // H. decoding
-      {"bad section checksum",
-       EditParts([](FileParts& p) { test::SectionBytes(p, 2)[5] ^= 0x40; }), Stage::kVerify,
+      {"bad section checksum", EditParts([](FileParts& p) { test::SectionBytes(p, 2)[5] ^= 0x40; }), Stage::kVerify,
        SC::kChecksumMismatch, "section 2 (tensor_data): XXH64 does not match"},
       {"wrong tensor hash", EditParts([](FileParts& p) { p.manifest.tensors[2]->xxh64 ^= 1; }), Stage::kVerify,
        SC::kChecksumMismatch, "tensor 'c': XXH64 of the reconstruction does not match"},
-      {"tensor data changed with its section hash fixed",
-       EditParts([](FileParts& p) {
+      {"tensor data changed with its section hash fixed", EditParts([](FileParts& p) {
          Bytes d(test::SectionBytes(p, 3).begin(), test::SectionBytes(p, 3).end());
          d[0] ^= 1;
          test::ReplaceSectionBytes(p, 3, d);
        }),
        Stage::kVerify, SC::kChecksumMismatch, "tensor 'c': XXH64 of the reconstruction does not match"},
-      {"scalar code above 2Q",
-       EditParts([](FileParts& p) {
+      {"scalar code above 2Q", EditParts([](FileParts& p) {
          Bytes codes(test::SectionBytes(p, 1).begin(), test::SectionBytes(p, 1).end());
          codes[17] = 15;
          test::ReplaceSectionBytes(p, 1, codes);
        }),
        Stage::kVerify, SC::kCorrupt, "code 15 exceeds 2Q = 14"},
-      {"NaN scale",
-       EditParts([](FileParts& p) {
+      {"NaN scale", EditParts([](FileParts& p) {
          Bytes scales(test::SectionBytes(p, 0).begin(), test::SectionBytes(p, 0).end());
          StoreLE16(scales.data() + 2, 0x7e00);
          test::ReplaceSectionBytes(p, 0, scales);
        }),
        Stage::kVerify, SC::kCorrupt, "scale 1 is negative or not finite"},
-      {"infinite scale",
-       EditParts([](FileParts& p) {
+      {"infinite scale", EditParts([](FileParts& p) {
          Bytes scales(test::SectionBytes(p, 0).begin(), test::SectionBytes(p, 0).end());
          StoreLE16(scales.data() + 2, 0x7c00);
          test::ReplaceSectionBytes(p, 0, scales);
        }),
        Stage::kVerify, SC::kCorrupt, "scale 1 is negative or not finite"},
-      {"negative scale",
-       EditParts([](FileParts& p) {
+      {"negative scale", EditParts([](FileParts& p) {
          Bytes scales(test::SectionBytes(p, 0).begin(), test::SectionBytes(p, 0).end());
          StoreLE16(scales.data() + 2, 0xbc00);
          test::ReplaceSectionBytes(p, 0, scales);
@@ -303,7 +313,8 @@ TEST(Corruption, EachRuleRejectsItsCase) {
   for (const Corruption& c : Corruptions()) {
     const Outcome o = OpenAndVerify(c.make());
     EXPECT_EQ(StageName(o.stage), std::string(StageName(c.stage))) << c.what << ": " << o.status.ToString();
-    EXPECT_EQ(StatusCodeName(o.status.code()), std::string(StatusCodeName(c.code))) << c.what << ": " << o.status.ToString();
+    EXPECT_EQ(StatusCodeName(o.status.code()), std::string(StatusCodeName(c.code)))
+        << c.what << ": " << o.status.ToString();
     EXPECT_NE(o.status.message().find(c.message), std::string::npos) << c.what << ": " << o.status.ToString();
   }
 }

@@ -1,10 +1,10 @@
 // Coverage promise of spec §1: every byte of a valid file is checked (header fields, manifest hash, section
 // hashes, zero padding, nothing after the last section). So every single-byte change and every truncation
 // of a small artifact must make Decoder::Open or Verify() fail — all of them, not most.
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "decoder/decoder.h"
 #include "tests/sdc_test_builder.h"

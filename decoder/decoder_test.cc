@@ -3,15 +3,14 @@
 // written independently in tests/test_util.h, and each decode limit is enforced at open time.
 #include "decoder/decoder.h"
 
+#include <gtest/gtest.h>
 #include <omp.h>
+#include <zstd.h>
 
 #include <cmath>
 #include <limits>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <zstd.h>
 
 #include "format/endian.h"
 #include "tests/sdc_test_builder.h"
@@ -147,7 +146,8 @@ TEST(Decoder, ScalarMatchesReferenceRule) {
           std::vector<uint8_t> codes(rows * cols), scales(rows * gpr * DTypeSize(scale_dtype));
           for (size_t i = 0; i < codes.size(); ++i) codes[i] = static_cast<uint8_t>((i * 7 + bits) % (2 * q + 1));
           const std::vector<float> sv = test::Gaussian(rows * gpr, bits * 1000 + group, 0.1);
-          for (size_t i = 0; i < sv.size(); ++i) test::RefStoreAs(std::fabs(sv[i]), scale_dtype, scales.data() + i * DTypeSize(scale_dtype));
+          for (size_t i = 0; i < sv.size(); ++i)
+            test::RefStoreAs(std::fabs(sv[i]), scale_dtype, scales.data() + i * DTypeSize(scale_dtype));
           FileBuilder b;
           b.AddScalarTensor("w", dtype, {rows, cols}, bits, group, scale_dtype, scales, codes);
           const std::vector<DecodedTensor> out = DecodeAllOrDie(b.Build());
@@ -170,12 +170,12 @@ TEST(Decoder, ScalarSubnormalOverflowAndNegativeZero) {
   const std::vector<DecodedTensor> out = DecodeAllOrDie(b.Build());
   ASSERT_EQ(out.size(), 1u);
   auto at = [&](int i) { return test::Le32(out[0].data.data() + 4 * i); };
-  EXPECT_EQ(at(0), 3u);            // 1 * 3 * denorm_min
-  EXPECT_EQ(at(1), 0x80000006u);   // -2 * 3 * denorm_min
-  EXPECT_EQ(at(2), 0x7f800000u);   // 2 * 3e38 overflows to +inf
-  EXPECT_EQ(at(3), 0xff800000u);   // -127 * 3e38
-  EXPECT_EQ(at(4), 0x80000000u);   // 5 * -0.0 = -0.0
-  EXPECT_EQ(at(5), 0x80000000u);   // 0 * -0.0 = -0.0
+  EXPECT_EQ(at(0), 3u);           // 1 * 3 * denorm_min
+  EXPECT_EQ(at(1), 0x80000006u);  // -2 * 3 * denorm_min
+  EXPECT_EQ(at(2), 0x7f800000u);  // 2 * 3e38 overflows to +inf
+  EXPECT_EQ(at(3), 0xff800000u);  // -127 * 3e38
+  EXPECT_EQ(at(4), 0x80000000u);  // 5 * -0.0 = -0.0
+  EXPECT_EQ(at(5), 0x80000000u);  // 0 * -0.0 = -0.0
 }
 
 // Scalar tensors of 0-d, 1-d and empty shapes ([0], [3,0], [0,5]) decode to the right number of elements.
@@ -335,16 +335,26 @@ TEST(Decoder, LimitsAreEnforcedAtOpen) {
   };
   const uint64_t manifest_size = LoadLE64(file.data() + 24);
   const Case cases[] = {
-      {"manifest", with([&](DecodeLimits& l) { l.max_manifest_bytes = manifest_size - 1; }), StatusCode::kLimitExceeded, "manifest:"},
-      {"sections", with([](DecodeLimits& l) { l.max_sections = 2; }), StatusCode::kLimitExceeded, "3 sections exceed the limit of 2"},
-      {"tensors", with([](DecodeLimits& l) { l.max_tensors = 1; }), StatusCode::kLimitExceeded, "2 tensors exceed the limit of 1"},
-      {"assets", with([](DecodeLimits& l) { l.max_assets = 0; }), StatusCode::kLimitExceeded, "1 assets exceed the limit of 0"},
-      {"rank", with([](DecodeLimits& l) { l.max_rank = 3; }), StatusCode::kLimitExceeded, "rank 4 exceeds the limit of 3"},
-      {"section raw", with([](DecodeLimits& l) { l.max_section_raw_bytes = 49; }), StatusCode::kLimitExceeded, "raw size 50 exceeds"},
-      {"tensor bytes", with([](DecodeLimits& l) { l.max_tensor_bytes = 23; }), StatusCode::kLimitExceeded, "tensor 'first': shape overflows or exceeds"},
-      {"total output", with([](DecodeLimits& l) { l.max_total_output_bytes = 83; }), StatusCode::kLimitExceeded, "asset 'asset': total output exceeds"},
-      {"total tensors", with([](DecodeLimits& l) { l.max_total_output_bytes = 33; }), StatusCode::kLimitExceeded, "tensor 'second': total output exceeds"},
-      {"name", with([](DecodeLimits& l) { l.max_name_bytes = 5; }), StatusCode::kCorrupt, "name empty or longer than 5"},
+      {"manifest", with([&](DecodeLimits& l) { l.max_manifest_bytes = manifest_size - 1; }), StatusCode::kLimitExceeded,
+       "manifest:"},
+      {"sections", with([](DecodeLimits& l) { l.max_sections = 2; }), StatusCode::kLimitExceeded,
+       "3 sections exceed the limit of 2"},
+      {"tensors", with([](DecodeLimits& l) { l.max_tensors = 1; }), StatusCode::kLimitExceeded,
+       "2 tensors exceed the limit of 1"},
+      {"assets", with([](DecodeLimits& l) { l.max_assets = 0; }), StatusCode::kLimitExceeded,
+       "1 assets exceed the limit of 0"},
+      {"rank", with([](DecodeLimits& l) { l.max_rank = 3; }), StatusCode::kLimitExceeded,
+       "rank 4 exceeds the limit of 3"},
+      {"section raw", with([](DecodeLimits& l) { l.max_section_raw_bytes = 49; }), StatusCode::kLimitExceeded,
+       "raw size 50 exceeds"},
+      {"tensor bytes", with([](DecodeLimits& l) { l.max_tensor_bytes = 23; }), StatusCode::kLimitExceeded,
+       "tensor 'first': shape overflows or exceeds"},
+      {"total output", with([](DecodeLimits& l) { l.max_total_output_bytes = 83; }), StatusCode::kLimitExceeded,
+       "asset 'asset': total output exceeds"},
+      {"total tensors", with([](DecodeLimits& l) { l.max_total_output_bytes = 33; }), StatusCode::kLimitExceeded,
+       "tensor 'second': total output exceeds"},
+      {"name", with([](DecodeLimits& l) { l.max_name_bytes = 5; }), StatusCode::kCorrupt,
+       "name empty or longer than 5"},
   };
   for (const Case& c : cases) {
     std::unique_ptr<Decoder> d;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <memory>
 
+#include "decoder/dec_container.h"
 #include "decoder/dec_raw.h"
 #include "decoder/dec_scalar.h"
 #include "encoder/enc_budget.h"
@@ -251,13 +252,29 @@ std::pair<Role, uint8_t> ChooseRole(const TensorView& t, const EncodeOptions& o)
   return {InferRole(t.name, t.shape), 0};
 }
 
-// Expands a tensor's importance (one value, one per column, or one per element) to one per element.
-Status ExpandImportance(const TensorView& t, uint64_t numel, const EncodeOptions& o, std::vector<float>* out) {
+// Per-element weights of the error the encoder minimises. A tensor listed in options.importance uses those
+// (one value, one per column, or one per element). Otherwise, with the default relative distortion, every
+// row (output channel) weighs 1 / its mean square: each channel's relative error counts the same, whatever
+// its magnitude — the proxy that tracks model loss (downstream norms rescale channels); plain squared error
+// would starve small-magnitude tensors. With absolute distortion, unlisted tensors weigh 1 (empty).
+Status ExpandImportance(const TensorView& t, std::span<const float> w, uint64_t numel, const EncodeOptions& o,
+                        std::vector<float>* out) {
   out->clear();
-  auto it = o.importance.find(t.name);
-  if (it == o.importance.end()) return Status::Ok();
-  const std::vector<float>& v = it->second;
   const RowLayout rl = RowsOf(t.shape);
+  auto it = o.importance.find(t.name);
+  if (it == o.importance.end()) {
+    if (!o.relative_distortion || w.empty()) return Status::Ok();
+    out->resize(numel);
+    for (uint64_t r = 0; r < rl.rows; ++r) {
+      double ms = 0;
+      for (uint64_t c = 0; c < rl.cols; ++c) ms += static_cast<double>(w[r * rl.cols + c]) * w[r * rl.cols + c];
+      ms /= static_cast<double>(rl.cols);
+      const float weight = ms > 0 ? static_cast<float>(1.0 / ms) : 0.0f;
+      std::fill(out->begin() + r * rl.cols, out->begin() + (r + 1) * rl.cols, weight);
+    }
+    return Status::Ok();
+  }
+  const std::vector<float>& v = it->second;
   SDC_CHECK(v.size() == 1 || v.size() == rl.cols || v.size() == numel, StatusCode::kInvalidArgument,
             "importance has " + std::to_string(v.size()) + " values; expected 1, " + std::to_string(rl.cols) +
                 " (one per column) or " + std::to_string(numel));
@@ -272,10 +289,11 @@ Status PlanTensor(const TensorView& t, const EncodeOptions& o, const SharedBanks
   p->view = &t;
   std::tie(p->role, p->role_source) = ChooseRole(t, o);
   CheckedNumel(t.shape, UINT64_MAX, &p->numel);
-  SDC_RETURN_IF_ERROR(ExpandImportance(t, p->numel, o, &p->importance));
-  const std::span<const float> imp = p->importance;
   std::vector<float> w;
   const bool finite = ToFiniteFloats(t, &w);
+  SDC_RETURN_IF_ERROR(ExpandImportance(t, finite ? std::span<const float>(w) : std::span<const float>(), p->numel, o,
+                                       &p->importance));
+  const std::span<const float> imp = p->importance;
   if (finite)
     for (float v : w) p->signal += static_cast<double>(v) * v;
   if (!finite || !Quantizable(t, o)) {
@@ -409,9 +427,9 @@ Status Assemble(const std::vector<PlannedTensor>& plan, const std::vector<size_t
   if (o.method == Method::kCodebook)
     enc += "; k=" + std::to_string(o.codebook.k) + "; dim=" + std::to_string(o.codebook.dim) +
            "; codebooks=" + std::to_string(o.codebook.codebooks) + "; banks=" + (o.per_tensor_banks ? "per-tensor" : "shared");
-  if (o.budget)
-    enc += "; budget=" + std::to_string(o.budget) + "; reserve=" + std::to_string(o.reserve);
-  else if (o.target_snr_db > 0)
+  // The budget itself is in Manifest.budget_bytes; keeping it out of this string keeps the file's size
+  // from depending on how many digits the budget has.
+  if (o.target_snr_db > 0)
     enc += "; target_snr_db=" + std::to_string(o.target_snr_db);
   else
     enc += "; bits=" + std::to_string(o.bits);
@@ -460,11 +478,23 @@ Status FitBudget(const std::vector<PlannedTensor>& plan, const SafetensorsFile& 
   uint64_t available = target > overhead ? target - overhead : 0;
   for (int attempt = 0; attempt < 8; ++attempt) {
     if (!AllocateBytes(choices, available, &local)) {
+      // Report a size that is itself a feasible budget: the manifest records the budget, so measure the
+      // cheapest choice with the budget set to the size being reported.
       local.assign(plan.size(), 0);
-      SDC_RETURN_IF_ERROR(Assemble(plan, to_pick(local), in, shared, o, out));
+      for (size_t i = 0; i < plan.size(); ++i)
+        for (size_t k = 1; k < choices[i].size(); ++k)
+          if (choices[i][k].bytes < choices[i][local[i]].bytes) local[i] = k;
+      EncodeOptions probe = o;
+      probe.budget = 0;
+      for (int round = 0; round < 4; ++round) {
+        SDC_RETURN_IF_ERROR(Assemble(plan, to_pick(local), in, shared, probe, out));
+        if (out->file.size() + o.reserve == probe.budget) break;
+        probe.budget = out->file.size() + o.reserve;
+      }
       return Error(StatusCode::kBudget, "budget of " + std::to_string(o.budget) + " bytes (reserve " +
                                             std::to_string(o.reserve) + ") cannot be met: the smallest encoding takes " +
-                                            std::to_string(out->file.size()) + " bytes");
+                                            std::to_string(out->file.size()) + " bytes (a budget of at least " +
+                                            std::to_string(probe.budget) + ")");
     }
     SDC_RETURN_IF_ERROR(Assemble(plan, to_pick(local), in, shared, o, out));
     if (out->file.size() <= target) return Status::Ok();
@@ -518,7 +548,22 @@ Status FitSnr(const std::vector<PlannedTensor>& plan, const SafetensorsFile& in,
 
 }  // namespace
 
+Status EncodeUnchecked(const SafetensorsFile& in, const EncodeOptions& o, EncodeResult* out);
+
+// Every file Encode returns opens under the default decoder limits: inputs the format cannot hold (empty,
+// duplicate or over-long names, rank above 8, shapes past the limits) are refused here, never written.
 Status Encode(const SafetensorsFile& in, const EncodeOptions& o, EncodeResult* out) {
+  SDC_RETURN_IF_ERROR(EncodeUnchecked(in, o, out));
+  Container check;
+  Status s = Container::Open(out->file, DecodeLimits(), &check);
+  if (!s.ok()) {
+    out->file.clear();
+    return Error(StatusCode::kInvalidArgument, "the input cannot be stored: " + s.message());
+  }
+  return Status::Ok();
+}
+
+Status EncodeUnchecked(const SafetensorsFile& in, const EncodeOptions& o, EncodeResult* out) {
   SDC_CHECK(o.bits >= kMinBits && o.bits <= kMaxBits, StatusCode::kInvalidArgument, "bits must be 2..8");
   SDC_CHECK(!o.raw_cast || *o.raw_cast == DType::kF16 || *o.raw_cast == DType::kBF16, StatusCode::kInvalidArgument,
             "raw cast must be F16 or BF16");

@@ -57,6 +57,9 @@ struct EncodeOptions {
   // diagonal of X^T X a trainer collected) or one per element. The error minimised everywhere is
   // sum(importance * err^2); tensors not listed weigh 1 per element.
   std::map<std::string, std::vector<float>> importance;
+  // Tensors without importance: true weighs each row's error by 1 / its mean square (every output
+  // channel's relative error counts the same); false minimises plain squared error.
+  bool relative_distortion = true;
   // Called with a one-line message as each tensor is processed; may be empty.
   std::function<void(const std::string&)> progress;
 };

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <bit>
-#include <queue>
+#include <functional>
 #include <string>
 
 #include "format/endian.h"
@@ -12,6 +12,7 @@ namespace {
 
 constexpr uint64_t kLow = uint64_t{1} << 31;  // the state lives in [kLow, kLow << 32)
 constexpr int kMaxPrecision = 24;
+constexpr int kEscape = 12;                   // Rice quotients from here on are sent verbatim
 __extension__ typedef unsigned __int128 u128;  // GCC and Clang
 
 int CeilLog2(uint64_t v) { return v <= 1 ? 0 : 64 - std::countl_zero(v - 1); }
@@ -34,7 +35,7 @@ uint64_t Log2LowerQ32(uint32_t f) {
   return (uint64_t(k) << 32) | frac;
 }
 
-// Pricing calls this for every symbol at every candidate precision: most frequencies are small, so those
+// Pricing needs this for every symbol at every candidate precision; most frequencies are small, so those
 // come from a table built once (thread-safe static initialisation).
 uint64_t Log2Lower(uint32_t f) {
   static const std::vector<uint64_t> table = [] {
@@ -45,35 +46,55 @@ uint64_t Log2Lower(uint32_t f) {
   return f < table.size() ? table[f] : Log2LowerQ32(f);
 }
 
-int VarintLen(uint64_t v) {
-  int len = 1;
-  for (; v >= 128; v >>= 7) ++len;
-  return len;
+// Frequencies summing to 2^P, each >= 1, close to minimising sum(count * log2(2^P / f)). Start from
+// rounded proportional values, then move the rounding surplus or deficit one unit at a time to the symbol
+// where it costs least. A unit's worth, count * log2((f+1)/f), is taken as 2*count/(2f+1) (within 4% at
+// f = 1, far closer above), in integer fixed point so that the result is the same on every machine.
+std::vector<uint32_t> Quantize(const std::vector<uint64_t>& counts, uint64_t n, int precision) {
+  const uint64_t total = uint64_t{1} << precision;
+  std::vector<uint32_t> f(counts.size());
+  int64_t surplus = -static_cast<int64_t>(total);
+  for (size_t i = 0; i < counts.size(); ++i) {
+    f[i] = static_cast<uint32_t>(std::max<u128>(1, (u128{counts[i]} * total + n / 2) / n));
+    surplus += f[i];
+  }
+  const int d = surplus < 0 ? 1 : -1;  // +1: add units where they gain most; -1: take where they cost least
+  // A max-heap of (worth, ~index), the worth inverted when taking units: its top is the symbol to change,
+  // the lowest index on ties (the pairs are distinct, so the heap implementation cannot matter).
+  auto entry = [&](size_t i) {
+    const u128 worth = (u128{counts[i]} << 32) / (2 * uint64_t{f[i]} + d);
+    return std::pair<u128, uint32_t>(d > 0 ? worth : ~worth, ~static_cast<uint32_t>(i));
+  };
+  std::vector<std::pair<u128, uint32_t>> heap;
+  for (size_t i = 0; i < f.size(); ++i)
+    if (d > 0 || f[i] > 1) heap.push_back(entry(i));
+  // Only the |surplus| best can ever be picked (one outside them never outranks an untouched one inside),
+  // and there are few of those at the precisions that matter: select them first, then heap only them.
+  const size_t picks = std::min<size_t>(heap.size(), static_cast<size_t>(surplus < 0 ? -surplus : surplus));
+  std::nth_element(heap.begin(), heap.begin() + picks, heap.end(), std::greater<>());
+  heap.resize(picks);
+  std::make_heap(heap.begin(), heap.end());
+  for (; surplus != 0 && !heap.empty(); surplus += d) {  // never empty: 2^P >= S
+    std::pop_heap(heap.begin(), heap.end());
+    const uint32_t i = ~heap.back().second;
+    heap.pop_back();
+    f[i] += d;
+    if (d > 0 || f[i] > 1) heap.push_back(entry(i)), std::push_heap(heap.begin(), heap.end());
+  }
+  return f;
 }
 
-void PutVarint(std::vector<uint8_t>* out, uint64_t v) {
-  for (; v >= 128; v >>= 7) out->push_back(static_cast<uint8_t>(v | 128));
-  out->push_back(static_cast<uint8_t>(v));
-}
-
-// The table is coded with an adaptive Golomb-Rice code (the LOCO-I idea): the parameter k follows the
-// mean of recent values, so runs of small values (gaps in a dense symbol set, frequencies of 1) cost about
-// a bit each, and large ones about log2(v) + 2 bits. A value is q = v >> k ones, a zero, then the k low bits
-// of v (bits LSB first); quotients of kEscape or more are sent as kEscape ones and v in `width` bits.
-constexpr int kEscape = 12;
-
+// The table is coded with an adaptive Golomb-Rice code (the LOCO-I idea): the parameter k follows the mean
+// of recent values, so runs of small values (gaps in a dense symbol set, frequencies of 1) cost about a bit
+// each, and large ones about log2(v) + 2 bits.
 struct RiceModel {
   uint64_t sum;        // of recent values, starting from the expected mean
   int width;           // bits of an escaped value
   uint64_t count = 1;  // of recent values
-  int K() const {
-    int k = 0;
-    while (k < 24 && (count << k) < sum) ++k;
-    return k;
-  }
+  int K() const { return std::min(24, CeilLog2((sum + count - 1) / count)); }  // least k: count << k >= sum
   void Update(uint64_t v) {
     sum += v;
-    if (++count == 16) sum >>= 1, count = 8;  // halve the history: the mean follows local magnitude
+    if (++count == 16) sum >>= 1, count = 8;  // halve the history: the mean follows the local magnitude
   }
 };
 
@@ -99,7 +120,7 @@ template <class Sink>
 void PutRice(Sink& sink, RiceModel& m, uint64_t v) {
   const int k = m.K();
   if (const uint64_t q = v >> k; q < kEscape) {
-    sink.Put((uint64_t{1} << q) - 1, static_cast<int>(q) + 1);
+    sink.Put((uint64_t{1} << q) - 1, static_cast<int>(q) + 1);  // q ones, a zero
     sink.Put(v & ((uint64_t{1} << k) - 1), k);
   } else {
     sink.Put((uint64_t{1} << kEscape) - 1, kEscape);
@@ -108,58 +129,17 @@ void PutRice(Sink& sink, RiceModel& m, uint64_t v) {
   m.Update(v);
 }
 
-// The table's bit fields: the S symbol gaps, then f_i - 1 for all but the last frequency. Writing and
-// sizing share this function, so RansEncodedSize cannot drift from RansEncode.
+// The table's bit string: S - 1, the S symbol gaps, then f_i - 1 for all but the last frequency. Writing
+// and sizing share this function, so RansEncodedSize cannot drift from RansEncode.
 template <class Sink>
 void PutTable(Sink& sink, const std::vector<uint32_t>& symbols, const std::vector<uint32_t>& freqs, int precision,
               int symbol_bytes) {
   const uint64_t s = symbols.size(), alphabet = uint64_t{1} << (8 * symbol_bytes), total = uint64_t{1} << precision;
+  sink.Put(s - 1, 8 * symbol_bytes);
   RiceModel gaps{(alphabet - s) / s, 8 * symbol_bytes};
   for (size_t i = 0; i < s; ++i) PutRice(sink, gaps, i ? symbols[i] - symbols[i - 1] - 1 : symbols[0]);
   RiceModel freq{(total - s) / s, precision};
   for (size_t i = 0; i + 1 < s; ++i) PutRice(sink, freq, freqs[i] - 1);
-}
-
-// Frequencies summing to 2^P, each >= 1, close to minimising sum(count * log2(2^P / f)). Start from
-// rounded proportional values, then move the rounding surplus or deficit one unit at a time to the symbol
-// where it costs least. The cost of a unit, count * log2((f+1)/f), is taken as 2*count/(2f+1) (within 4%
-// at f = 1, far closer above) and compared by cross-multiplication, so the result is integer-exact.
-std::vector<uint32_t> Quantize(const std::vector<uint64_t>& counts, uint64_t n, int precision) {
-  const uint64_t total = uint64_t{1} << precision;
-  std::vector<uint32_t> f(counts.size());
-  int64_t surplus = -static_cast<int64_t>(total);
-  for (size_t i = 0; i < counts.size(); ++i) {
-    f[i] = static_cast<uint32_t>(std::max<u128>(1, (u128{counts[i]} * total + n / 2) / n));
-    surplus += f[i];
-  }
-  // Is the unit at symbol a worth less than at b? d = +1 prices a unit gained, d = -1 a unit given up.
-  auto cheaper = [&](int d) {
-    return [&f, &counts, d](size_t a, size_t b) {
-      u128 ka = u128{counts[a]} * (2 * uint64_t{f[b]} + d), kb = u128{counts[b]} * (2 * uint64_t{f[a]} + d);
-      return ka != kb ? ka < kb : a > b;  // ties go to the lower index, whatever the heap implementation
-    };
-  };
-  if (surplus < 0) {  // deficit: add units where they gain most
-    std::priority_queue<size_t, std::vector<size_t>, decltype(cheaper(1))> heap(cheaper(1));
-    for (size_t i = 0; i < f.size(); ++i) heap.push(i);
-    for (; surplus < 0; ++surplus) {
-      size_t i = heap.top();
-      heap.pop();
-      ++f[i];
-      heap.push(i);
-    }
-  } else if (surplus > 0) {  // surplus: take units where they cost least, never below 1
-    auto dearer = [c = cheaper(-1)](size_t a, size_t b) { return c(b, a); };
-    std::priority_queue<size_t, std::vector<size_t>, decltype(dearer)> heap(dearer);
-    for (size_t i = 0; i < f.size(); ++i)
-      if (f[i] > 1) heap.push(i);
-    for (; surplus > 0 && !heap.empty(); --surplus) {
-      size_t i = heap.top();
-      heap.pop();
-      if (--f[i] > 1) heap.push(i);
-    }
-  }
-  return f;
 }
 
 // Everything the encoder decides, and the exact size that follows from it.
@@ -168,7 +148,7 @@ struct Plan {
   std::vector<uint64_t> counts;
   std::vector<uint32_t> freqs;
   int precision = 0;
-  uint64_t words = 0;   // 32-bit words after the state, padding included
+  uint64_t words = 0;  // 32-bit words after the state, padding included
   uint64_t size = 0;
 };
 
@@ -190,30 +170,22 @@ Plan MakePlan(std::span<const uint64_t> histogram, int symbol_bytes) {
   for (size_t v = 0; v < alphabet; ++v)
     if (histogram[v]) p.symbols.push_back(static_cast<uint32_t>(v)), p.counts.push_back(histogram[v]), n += histogram[v];
   if (n == 0) return p;
+  // The precision trades table bits (larger frequencies) against coding loss (coarser ones). Sizes are
+  // exact, so try precisions from the highest down, keeping the smallest stream (the lower precision on
+  // ties); the size is unimodal in practice, so stop after two in a row fail to improve, which also skips
+  // the low precisions where many symbols are forced to frequency 1 and quantizing is slowest.
+  // One symbol needs no precision: no frequencies, no state, no words (a one-symbol rANS never changes state).
   const size_t s = p.symbols.size();
-  const uint64_t fixed = 1 + VarintLen(s - 1);
-  if (s == 1) {  // no frequencies, state or words: a one-symbol rANS never changes its state
-    BitCounter bits;
-    PutTable(bits, p.symbols, {}, 0, symbol_bytes);
-    p.size = fixed + (bits.bits + 7) / 8;
-    return p;
-  }
-  // The precision trades table bits (larger frequencies) against coding loss (coarser ones); sizes are
-  // exact, so try every allowed precision and keep the smallest stream (the lowest precision on ties).
-  for (int precision = CeilLog2(s); precision <= MaxPrecision(n); ++precision) {
-    std::vector<uint32_t> freqs = Quantize(p.counts, n, precision);
+  for (int precision = s == 1 ? 0 : MaxPrecision(n), misses = 0; precision >= CeilLog2(s) && misses < 2; --precision) {
+    std::vector<uint32_t> freqs = s == 1 ? std::vector<uint32_t>{1} : Quantize(p.counts, n, precision);
     BitCounter bits;
     PutTable(bits, p.symbols, freqs, precision, symbol_bytes);
-    const uint64_t words = WordBound(p, freqs, precision);
-    const uint64_t size = fixed + (bits.bits + 7) / 8 + 8 + 4 * words;
-    if (p.size == 0 || size < p.size) p.size = size, p.words = words, p.precision = precision, p.freqs = std::move(freqs);
+    const uint64_t words = s == 1 ? 0 : WordBound(p, freqs, precision);
+    const uint64_t size = 1 + (bits.bits + 7) / 8 + (s == 1 ? 0 : 8 + 4 * words);
+    if (p.size != 0 && size > p.size) ++misses;
+    else p.size = size, p.words = words, p.precision = precision, p.freqs = std::move(freqs), misses = 0;
   }
   return p;
-}
-
-template <int kBytes>
-uint32_t SymbolAt(const uint8_t* raw, size_t i) {
-  return kBytes == 1 ? raw[i] : LoadLE16(raw + 2 * i);
 }
 
 // Codes the symbols in reverse (the decoder reads forward) and returns the final state.
@@ -224,7 +196,7 @@ uint64_t EncodeWords(std::span<const uint8_t> raw, const Plan& p, std::vector<ui
   const int precision = p.precision;
   uint64_t x = kLow;
   for (size_t i = raw.size() / kBytes; i-- > 0;) {
-    const uint32_t s = SymbolAt<kBytes>(raw.data(), i);
+    const uint32_t s = kBytes == 1 ? raw[i] : LoadLE16(&raw[2 * i]);
     const uint64_t f = freq[s];
     if (x >= (f << (63 - precision))) {  // the step would leave [2^31, 2^63): shed 32 bits first
       words->push_back(static_cast<uint32_t>(x));
@@ -235,70 +207,21 @@ uint64_t EncodeWords(std::span<const uint8_t> raw, const Plan& p, std::vector<ui
   return x;
 }
 
-class Reader {
- public:
-  explicit Reader(std::span<const uint8_t> data) : data_(data) {}
-  size_t pos() const { return pos_; }
-  size_t left() const { return data_.size() - pos_; }
-  Status Byte(const char* what, uint8_t* v) {
-    SDC_CHECK(pos_ < data_.size(), StatusCode::kCorrupt, std::string("rans: truncated in ") + what);
-    *v = data_[pos_++];
-    return Status::Ok();
-  }
-  // Our fields are all below 2^25, so five bytes suffice; anything longer, non-minimal or above `max` is corrupt.
-  Status Varint(uint64_t max, const char* what, uint64_t* v) {
-    *v = 0;
-    for (int shift = 0;; shift += 7) {
-      uint8_t b;
-      SDC_RETURN_IF_ERROR(Byte(what, &b));
-      SDC_CHECK(shift < 35, StatusCode::kCorrupt, std::string("rans: varint too long in ") + what);
-      *v |= uint64_t{b & 127u} << shift;
-      if (b < 128) {
-        SDC_CHECK(b != 0 || shift == 0, StatusCode::kCorrupt, std::string("rans: non-minimal varint in ") + what);
-        break;
-      }
-    }
-    SDC_CHECK(*v <= max, StatusCode::kCorrupt,
-              std::string("rans: ") + what + " " + std::to_string(*v) + " exceeds " + std::to_string(max));
-    return Status::Ok();
-  }
-
- private:
-  std::span<const uint8_t> data_;
-  size_t pos_ = 0;
-};
-
-// The decoding tables: per present symbol its value, frequency and cumulative frequency, also packed into
-// one 64-bit entry (cum | freq << 24 | symbol << 48: one cache line per decoded symbol; with two or more
-// symbols every f and c is below 2^24), plus a bucket index over the top bits of the slot (at most 2^16
-// buckets) naming the first symbol a bucket can hold.
-struct DecodeTable {
-  int precision = 0;
-  int shift = 0;  // slot >> shift = bucket
-  std::vector<uint16_t> symbols, bucket;
-  std::vector<uint32_t> freq, cum;  // cum has one more entry, = 2^precision
-  std::vector<uint64_t> entry;
-};
-
-class BitReader {
- public:
-  explicit BitReader(Reader& r) : r_(r) {}
+struct BitReader {
+  std::span<const uint8_t> data;
+  size_t pos;  // of the next byte to load
+  uint64_t acc = 0;
+  int n = 0;  // bits in acc
   Status Get(int bits, uint64_t* v) {  // bits <= 24
-    for (uint8_t b; n_ < bits; n_ += 8) {
-      SDC_RETURN_IF_ERROR(r_.Byte("table", &b));
-      acc_ |= uint64_t{b} << n_;
+    for (; n < bits; n += 8) {
+      SDC_CHECK(pos < data.size(), StatusCode::kCorrupt, "rans: stream ends inside the table");
+      acc |= uint64_t{data[pos++]} << n;
     }
-    *v = acc_ & ((uint64_t{1} << bits) - 1);
-    acc_ >>= bits;
-    n_ -= bits;
+    *v = acc & ((uint64_t{1} << bits) - 1);
+    acc >>= bits;
+    n -= bits;
     return Status::Ok();
   }
-  bool PaddingIsZero() const { return acc_ == 0; }
-
- private:
-  Reader& r_;
-  uint64_t acc_ = 0;
-  int n_ = 0;
 };
 
 Status GetRice(BitReader& br, RiceModel& m, uint64_t max, const char* what, uint64_t* v) {
@@ -321,39 +244,55 @@ Status GetRice(BitReader& br, RiceModel& m, uint64_t max, const char* what, uint
   return Status::Ok();
 }
 
-// Reads and validates the bit fields of PutTable into t (symbols, freq and cum already sized S, S, S+1).
-Status GetTable(Reader& r, int symbol_bytes, DecodeTable* t) {
-  const uint64_t s = t->symbols.size(), alphabet = uint64_t{1} << (8 * symbol_bytes), total = uint64_t{1} << t->precision;
-  BitReader br(r);
+// The decoding tables: per present symbol its value and cumulative frequency, and one packed entry
+// (cum | freq << 24 | symbol << 48, one load per decoded symbol; with two or more symbols every f and c is
+// below 2^24), plus a bucket index over the top bits of the slot naming the first symbol a bucket can hold.
+struct DecodeTable {
+  int precision = 0;
+  int shift = 0;  // slot >> shift = bucket
+  std::vector<uint16_t> symbols, bucket;
+  std::vector<uint32_t> cum;  // S + 1 entries, the last = 2^precision
+  std::vector<uint64_t> entry;
+};
+
+// Reads and validates PutTable's bit string.
+Status GetTable(BitReader& br, int symbol_bytes, uint64_t n, DecodeTable* t) {
+  const uint64_t alphabet = uint64_t{1} << (8 * symbol_bytes), total = uint64_t{1} << t->precision;
+  uint64_t s;
+  SDC_RETURN_IF_ERROR(br.Get(8 * symbol_bytes, &s));
+  ++s;
+  SDC_CHECK(s <= n && s <= total, StatusCode::kCorrupt,
+            "rans: " + std::to_string(s) + " symbols present, for " + std::to_string(n) + " symbols at precision " +
+                std::to_string(t->precision));
   RiceModel gaps{(alphabet - s) / s, 8 * symbol_bytes};
   for (uint64_t i = 0, next = 0, gap; i < s; ++i, ++next) {  // next: the smallest value symbol i may take
     SDC_RETURN_IF_ERROR(GetRice(br, gaps, alphabet - 1, "symbol gap", &gap));
     SDC_CHECK(gap < alphabet - next, StatusCode::kCorrupt, "rans: symbol gaps run past the alphabet");
-    next += gap;
-    t->symbols[i] = static_cast<uint16_t>(next);
+    t->symbols.push_back(static_cast<uint16_t>(next += gap));
   }
   RiceModel freq{(total - s) / s, t->precision};
+  t->cum.assign(s + 1, 0);
   for (size_t i = 0; i + 1 < s; ++i) {
     uint64_t f;
     SDC_RETURN_IF_ERROR(GetRice(br, freq, total - 1, "frequency", &f));
-    t->freq[i] = static_cast<uint32_t>(f + 1);
-    t->cum[i + 1] = t->cum[i] + t->freq[i];
+    t->cum[i + 1] = static_cast<uint32_t>(t->cum[i] + f + 1);
     SDC_CHECK(t->cum[i + 1] < total, StatusCode::kCorrupt, "rans: frequencies exceed the total " + std::to_string(total));
   }
-  t->freq[s - 1] = static_cast<uint32_t>(total - t->cum[s - 1]);
   t->cum[s] = static_cast<uint32_t>(total);
-  SDC_CHECK(br.PaddingIsZero(), StatusCode::kCorrupt, "rans: table padding bits are not zero");
+  SDC_CHECK(br.acc == 0, StatusCode::kCorrupt, "rans: table padding bits are not zero");
+  for (size_t i = 0; i < s && s > 1; ++i)
+    t->entry.push_back(t->cum[i] | uint64_t{t->cum[i + 1] - t->cum[i]} << 24 | uint64_t{t->symbols[i]} << 48);
   return Status::Ok();
 }
 
 template <int kBytes>
 Status DecodeSymbols(const DecodeTable& t, uint64_t x, const uint8_t* in, const uint8_t* end, uint8_t* out,
                      uint64_t n, const uint8_t** stop) {
+  constexpr uint32_t k24 = (1u << 24) - 1;
   const uint32_t mask = (uint32_t{1} << t.precision) - 1;
   const int precision = t.precision, shift = t.shift;
   const uint64_t* entry = t.entry.data();
   const uint16_t* bucket = t.bucket.data();
-  constexpr uint32_t k24 = (1u << 24) - 1;
   for (uint64_t k = 0; k < n; ++k) {
     const uint32_t slot = static_cast<uint32_t>(x) & mask, b = slot >> shift;
     uint64_t e = entry[bucket[b]];
@@ -390,14 +329,11 @@ std::vector<uint8_t> RansEncode(std::span<const uint8_t> raw, int symbol_bytes) 
   const Plan p = MakePlan(histogram, symbol_bytes);
   std::vector<uint8_t> out;
   if (n == 0) return out;
-  out.reserve(p.size);
-  const size_t s = p.symbols.size();
   out.push_back(static_cast<uint8_t>(p.precision));
-  PutVarint(&out, s - 1);
   BitWriter bits{&out};
   PutTable(bits, p.symbols, p.freqs, p.precision, symbol_bytes);
   bits.Flush();
-  if (s == 1) return out;
+  if (p.symbols.size() == 1) return out;
   std::vector<uint32_t> words;
   words.reserve(p.words);
   const uint64_t x = symbol_bytes == 1 ? EncodeWords<1>(raw, p, &words) : EncodeWords<2>(raw, p, &words);
@@ -417,44 +353,34 @@ Status RansDecodeExact(std::span<const uint8_t> stored, int symbol_bytes, uint64
             "rans: symbol width " + std::to_string(symbol_bytes) + " is not 1 or 2");
   SDC_CHECK(raw_size % symbol_bytes == 0, StatusCode::kCorrupt,
             "rans: raw size " + std::to_string(raw_size) + " is not a multiple of the symbol width");
-  const uint64_t n = raw_size / symbol_bytes, alphabet = uint64_t{1} << (8 * symbol_bytes);
+  const uint64_t n = raw_size / symbol_bytes;
   out->clear();
   if (n == 0) {
     SDC_CHECK(stored.empty(), StatusCode::kCorrupt, "rans: an empty stream must have no bytes");
     return Status::Ok();
   }
-  Reader r(stored);
-  uint8_t flags;
-  SDC_RETURN_IF_ERROR(r.Byte("flags", &flags));
-  SDC_CHECK(flags < 32, StatusCode::kCorrupt, "rans: reserved flag bits set");
+  SDC_CHECK(!stored.empty(), StatusCode::kCorrupt, "rans: empty stream for " + std::to_string(n) + " symbols");
   DecodeTable t;
-  t.precision = flags;
+  t.precision = stored[0];
   SDC_CHECK(t.precision <= MaxPrecision(n), StatusCode::kCorrupt,
             "rans: precision " + std::to_string(t.precision) + " exceeds " + std::to_string(MaxPrecision(n)) +
                 " for " + std::to_string(n) + " symbols");
-  const uint64_t total = uint64_t{1} << t.precision;
-  uint64_t s;
-  SDC_RETURN_IF_ERROR(r.Varint(std::min(n, alphabet) - 1, "symbol count", &s));
-  ++s;
-  SDC_CHECK(s <= total, StatusCode::kCorrupt,
-            "rans: " + std::to_string(s) + " symbols cannot all have a frequency at precision " + std::to_string(t.precision));
-  t.symbols.resize(s);
-  t.freq.resize(s);
-  t.cum.resize(s + 1);
-  SDC_RETURN_IF_ERROR(GetTable(r, symbol_bytes, &t));
+  BitReader br{stored, 1};
+  SDC_RETURN_IF_ERROR(GetTable(br, symbol_bytes, n, &t));
+  const size_t s = t.symbols.size(), left = stored.size() - br.pos;
   out->resize(raw_size);
   if (s == 1) {
-    SDC_CHECK(r.left() == 0, StatusCode::kCorrupt, "rans: bytes after a one-symbol table");
+    SDC_CHECK(left == 0, StatusCode::kCorrupt, "rans: bytes after a one-symbol table");
     for (uint64_t k = 0; k < n; ++k)
       for (int j = 0; j < symbol_bytes; ++j) (*out)[k * symbol_bytes + j] = static_cast<uint8_t>(t.symbols[0] >> (8 * j));
     return Status::Ok();
   }
-  SDC_CHECK(r.left() >= 8 && (r.left() - 8) % 4 == 0, StatusCode::kCorrupt,
-            "rans: " + std::to_string(r.left()) + " bytes after the table are not a state and whole words");
-  const uint8_t* in = stored.data() + r.pos();
+  SDC_CHECK(left >= 8 && (left - 8) % 4 == 0, StatusCode::kCorrupt,
+            "rans: " + std::to_string(left) + " bytes after the table are not a state and whole words");
+  const uint8_t* in = stored.data() + br.pos;
   const uint64_t x = LoadLE64(in);
   SDC_CHECK(x >= kLow && x >> 63 == 0, StatusCode::kCorrupt, "rans: initial state out of range");
-  // Buckets of 2^shift slots: 2^12 of them for bytes (fits L1), 2^16 for 16-bit symbols.
+  // Buckets of 2^shift slots: 2^12 of them for bytes (fits L1), 2^16 for 16-bit symbols (fits L2).
   const int bucket_bits = std::min(t.precision, symbol_bytes == 1 ? 12 : 16);
   t.shift = t.precision - bucket_bits;
   t.bucket.resize((size_t{1} << bucket_bits) + 1);
@@ -463,9 +389,7 @@ Status RansDecodeExact(std::span<const uint8_t> stored, int symbol_bytes, uint64
     t.bucket[b] = static_cast<uint16_t>(i);
   }
   t.bucket.back() = static_cast<uint16_t>(s - 1);
-  for (size_t i = 0; i < s; ++i) t.entry.push_back(t.cum[i] | uint64_t{t.freq[i]} << 24 | uint64_t{t.symbols[i]} << 48);
-  const uint8_t* end = stored.data() + stored.size();
-  const uint8_t* stop = nullptr;
+  const uint8_t *end = stored.data() + stored.size(), *stop = nullptr;
   SDC_RETURN_IF_ERROR(symbol_bytes == 1 ? DecodeSymbols<1>(t, x, in + 8, end, out->data(), n, &stop)
                                         : DecodeSymbols<2>(t, x, in + 8, end, out->data(), n, &stop));
   SDC_CHECK(std::all_of(stop, end, [](uint8_t b) { return b == 0; }), StatusCode::kCorrupt,

@@ -1,23 +1,22 @@
 // Static order-0 rANS as a section codec (codecs Rans8 and Rans16). One 64-bit state, 32-bit words.
 //
 // STREAM FORMAT. The data are n = raw_size / B symbols, B = symbol_bytes (1 or 2), each a little-endian
-// unsigned integer < A = 2^(8B). raw_size must be a multiple of B. "varint" is unsigned LEB128 (7 bits per
-// byte, least significant group first, high bit = more follows); it must be minimal (no final 0x00 group
-// after the first byte) and is bounded by the field's range.
+// unsigned integer < A = 2^(8B). raw_size must be a multiple of B.
 //
 //   n == 0: the stream is empty (0 bytes).
 //   otherwise, in order:
-//   u8      P, the probability precision (total M = 2^P): P <= min(24, ceil(log2 n) + 1), 2^P >= S.
-//   varint  S - 1, where S = number of distinct symbols present, 1 <= S <= min(n, A).
-//   table   a bit string, packed LSB first into bytes and zero-padded to a whole byte, holding
+//   u8      P, the probability precision (total M = 2^P): P <= min(24, ceil(log2 n) + 1).
+//   table   a bit string, packed LSB first into bytes (bit j of the string is bit j%8 of byte j/8; a
+//           field's bits go least significant first) and zero-padded to a whole byte, holding
+//           S - 1 in 8B bits, where S = number of distinct symbols present: 1 <= S <= min(n, 2^P);
 //           S values  g_0 = s_0, g_i = s_i - s_{i-1} - 1: the present symbols s_0 < ... < s_{S-1} < A;
 //           S-1 values f_i - 1 for i = 0..S-2 (frequencies f_i >= 1); f_{S-1} = M - (f_0 + ... + f_{S-2})
 //           must be >= 1. Cumulative c_i = f_0 + ... + f_{i-1}.
-//           Each run (gaps, then frequencies) is coded with its own adaptive Rice model R(sum, count,
-//           width), gaps R((A - S) div S, 1, 8B), frequencies R((M - S) div S, 1, P). For each value v:
+//           The gaps, then the frequencies, are each coded with their own adaptive Rice model R(sum, count,
+//           width): gaps R((A - S) div S, 1, 8B), frequencies R((M - S) div S, 1, P). For each value v:
 //             k = the smallest k in [0, 24] with (count << k) >= sum   (24 if none);
-//             if v >> k < 12: (v >> k) one bits, a zero bit, then the k low bits of v (LSB first);
-//             else: 12 one bits, then v in `width` bits (LSB first); an escape with v >> k < 12 is invalid;
+//             if v >> k < 12: (v >> k) one bits, a zero bit, then the k low bits of v;
+//             else: 12 one bits, then v in `width` bits; such an escape with v >> k < 12 is invalid;
 //             then sum += v, count += 1, and if count == 16: sum = sum >> 1, count = 8.
 //   If S == 1 the stream ends here: every symbol is s_0 (a one-symbol rANS never changes its state).
 //   u64 LE  x, the decoder's initial state: 2^31 <= x < 2^63.
@@ -39,9 +38,9 @@
 // first one most significant.
 // Each step raises log2(x) by at most log2(M/f) + (M-f)/(2^31 ln 2) bits and each word takes 32 off, so
 // the encoder never emits more than W words; padding to W makes the size a function of the histogram,
-// which is what RansEncodedSize computes. Our encoder picks P in [ceil(log2 S), min(24, ceil(log2 n)+1)]
-// giving the smallest stream, and quantizes counts to frequencies by rounding
-// then correcting one unit at a time where it costs the fewest bits.
+// which is what RansEncodedSize computes. Our encoder prices P from min(24, ceil(log2 n) + 1) down to
+// ceil(log2 S), stopping after two in a row fail to improve, and keeps the smallest stream; at each P it
+// quantizes counts by rounding, then moves the rounding error one unit at a time where it costs least.
 #pragma once
 
 #include <cstdint>

@@ -111,7 +111,13 @@ Status SerializeSafetensors(const std::vector<TensorView>& tensors, const std::m
     j[t.name] = {{"dtype", DTypeName(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.data.size()}}};
     offset += t.data.size();
   }
-  std::string header = j.dump();
+  std::string header;
+  try {
+    header = j.dump();
+  } catch (const nlohmann::json::exception&) {
+    // nlohmann throws on names that are not UTF-8; .sdc names may be any bytes, safetensors' may not.
+    return Error(StatusCode::kInvalidArgument, "safetensors: a tensor or metadata name is not valid UTF-8");
+  }
   header.append((8 - header.size() % 8) % 8, ' ');
   out->assign(8, 0);
   StoreLE64(out->data(), header.size());

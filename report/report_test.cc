@@ -2,12 +2,12 @@
 // the file size, every section has exactly one owner, and per-tensor numbers match the manifest.
 #include "report/report.h"
 
+#include <gtest/gtest.h>
+
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "decoder/decoder.h"
 #include "tests/sdc_test_builder.h"
@@ -26,7 +26,8 @@ std::vector<uint8_t> ReportFile(uint32_t alignment, bool zstd) {
   b.AddRawTensor("tok_embeddings.weight", DType::kF32, {8, 4}, test::FloatsAs(DType::kF32, test::Gaussian(32, 1)),
                  DType::kF32, codec)
       .role = fb::Role::Embedding;
-  fb::TensorT& wq = b.AddQuantizedTensor("layers.0.attention.wq.weight", DType::kF32, {16, 16}, test::Gaussian(256, 2), 5, 8, codec);
+  fb::TensorT& wq =
+      b.AddQuantizedTensor("layers.0.attention.wq.weight", DType::kF32, {16, 16}, test::Gaussian(256, 2), 5, 8, codec);
   wq.role = fb::Role::Attention;
   wq.role_source = 1;
   wq.snr_db = 21.5f;
@@ -104,8 +105,8 @@ TEST(Report, EverySectionHasOneOwner) {
     EXPECT_TRUE(owners_and_parts.insert(s["owner"].get<std::string>() + "/" + s["part"].get<std::string>()).second);
   }
   // The owners named are exactly the tensors' parts and the assets.
-  std::map<std::string, std::string> kind_of_part = {{"data", "tensor_data"}, {"scales", "scales"},
-                                                      {"codes", "codes"}, {"asset", "asset"}};
+  std::map<std::string, std::string> kind_of_part = {
+      {"data", "tensor_data"}, {"scales", "scales"}, {"codes", "codes"}, {"asset", "asset"}};
   for (const Json& s : j["sections"]) EXPECT_EQ(s["kind"], kind_of_part[s["part"].get<std::string>()]);
   EXPECT_TRUE(owners_and_parts.count("layers.0.attention.wq.weight/scales"));
   EXPECT_TRUE(owners_and_parts.count("layers.0.attention.wq.weight/codes"));
