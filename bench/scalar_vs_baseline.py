@@ -266,8 +266,9 @@ def sdcodec_round_trip(binary: Path, model: Path, bits: int, policy: list[str], 
     """encode -> .sdc -> decode -> safetensors. Returns (.sdc bytes, reconstruction, encode s, decode s)."""
     sdc = workdir / "round_trip.sdc"
     rec = workdir / "round_trip.safetensors"
-    cmd = [str(binary), "encode", str(model), "-o", str(sdc), "--method", "scalar", "--bits", str(bits), "--quiet",
-           *policy]
+    # bits > 0: fixed bits; bits < 0: a byte budget of -bits (the allocator's choice of per-tensor settings).
+    mode = ["--bits", str(bits)] if bits > 0 else ["--budget", str(-bits)]
+    cmd = [str(binary), "encode", str(model), "-o", str(sdc), "--method", "scalar", *mode, "--quiet", *policy]
     if group is not None:
         cmd += ["--group", str(group)]
     if zstd_level is not None:
@@ -471,12 +472,12 @@ def standard_notes(model: ModelInfo, group: int | None, zstd_level: int | None, 
     if ran_sdcodec:
         opts = [f"--group {group}" if group is not None else "per-row scales (default)",
                 f"--zstd-level {zstd_level}" if zstd_level is not None else "default zstd level"]
-        small_2d = sum(int(t.size) for t in state.values() if is_float(t) and t.ndim >= 2 and t.size < 4096)
+        small_2d = sum(int(t.size) for t in state.values() if is_float(t) and t.ndim >= 2 and t.size < 1024)
         notes.append(
             f"sdcodec rows: `sdcodec encode --method scalar --bits B --quiet` ({', '.join(opts)}), then "
-            "`sdcodec decode`; bytes = the .sdc file. Its default policy quantizes tensors of rank ≥ 2 with ≥ 4,096 "
+            "`sdcodec decode`; bytes = the .sdc file. Its default policy quantizes tensors of rank ≥ 2 with ≥ 1,024 "
             "elements and stores the rest losslessly; the bit-exact column shows what actually came back exact"
-            + (f" (here {small_2d:,} params sit in 2-D tensors below 4,096 elements, which the threshold-0 "
+            + (f" (here {small_2d:,} params sit in 2-D tensors below 1,024 elements, which the threshold-0 "
                "baseline does quantize)." if small_2d else ".")
             + " `pg-matched` rows add `--min-numel 0 --raw-dtype f16`: every 2-D float tensor quantized, the rest "
               "stored as f16, i.e. the same tensor treatment as `pg-int8 (threshold 0)`.")
@@ -536,6 +537,14 @@ def run(argv: list[str]) -> str:
                     nbytes, recon, enc_s, dec_s = sdcodec_round_trip(binary, model.path, bits, policy, tmpdir,
                                                                      args.group, args.zstd_level)
                     rows.append(measure(f"sdcodec scalar {bits}-bit{suffix}", state, recon, nbytes, enc_s, dec_s))
+            # Fitted to the threshold-0 baseline's bytes, on the same tensors: quality at matched size.
+            target = rows[2].nbytes
+            for label, extra in (("relative distortion (default)", []), ("absolute distortion", ["--distortion", "absolute"])):
+                nbytes, recon, enc_s, dec_s = sdcodec_round_trip(binary, model.path, -target,
+                                                                 [*SDCODEC_POLICIES[1][1], *extra], tmpdir, args.group,
+                                                                 args.zstd_level)
+                rows.append(measure(f"sdcodec scalar --budget {target}, pg-matched, {label}", state, recon, nbytes,
+                                    enc_s, dec_s))
         report = render_report(argv, model, rows, notes, version)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
