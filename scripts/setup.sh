@@ -22,7 +22,9 @@ py_missing=()
 for p in "${py_pkgs[@]}"; do python3 -c "import $p" 2>/dev/null || py_missing+=("$p"); done
 if ((${#py_missing[@]})); then
   echo "setup: pip installing ${py_missing[*]}" >&2
-  python3 -m pip install -q "${py_missing[@]}"
+  # Debian 12's own python3 marks itself externally managed (PEP 668); these are test and bench
+  # dependencies only, so install them anyway there (older pips ignore the variable).
+  PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install -q "${py_missing[@]}"
 fi
 
 cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
