@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Every test: set up and build (Release), run the GoogleTest suites through ctest, rebuild and rerun the
-# decoder and corruption suites under AddressSanitizer + UndefinedBehaviorSanitizer, build the decoder
-# alone (it must link without the encoder), and run the Python tests.
+# Every test: set up and build (Release), run the GoogleTest suites and the fuzz-corpus replays through
+# ctest, rebuild and rerun them all under AddressSanitizer + UndefinedBehaviorSanitizer, build the decoder
+# alone (it must link without the encoder), run the Python tests, and a libFuzzer smoke run per target.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -23,3 +23,6 @@ ctest --test-dir build-decoder --output-on-failure -j "$jobs"
 
 echo "== pytest"
 python3 -m pytest -q tests/python
+
+echo "== fuzz smoke (libFuzzer, 60 s per target, when clang is present)"
+bash fuzz/smoke.sh 60

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Regenerates the seed corpus from valid artifacts of every representation (raw, raw cast, scalar with and
+# without groups, codebooks shared and per tensor, additive with residuals, aligned, with an asset), each
+# a few KB. Needs build/sdcodec, python3 with numpy and safetensors.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+sdc=${SDCODEC:-$root/build/sdcodec}
+corpus=$root/fuzz/corpus
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+rm -rf "$corpus"
+mkdir -p "$corpus"/{container,decode,safetensors,rans}
+python3 - "$tmp" <<'PY'
+import sys
+import numpy as np
+from safetensors.numpy import save_file
+rng = np.random.default_rng(7)
+out = sys.argv[1]
+save_file({"w": rng.standard_normal((8, 40)).astype(np.float32),
+           "e": rng.standard_normal((16, 8)).astype(np.float16),
+           "b": rng.standard_normal(8).astype(np.float32),
+           "i": np.arange(5, dtype=np.int64)}, f"{out}/a.safetensors", metadata={"k": "v"})
+save_file({"s": np.array(3.5, dtype=np.float32), "z": np.zeros((0, 4), np.float32)}, f"{out}/b.safetensors")
+PY
+printf 'tokenizer bytes' > "$tmp/asset.bin"
+n=0
+enc() { "$sdc" encode "$tmp/a.safetensors" -o "$tmp/$n.sdc" --quiet --min-numel 0 "$@"; n=$((n + 1)); }
+enc --method raw
+enc --method raw --raw-dtype f16
+enc --bits 2
+enc --bits 8 --group 16
+enc --bits 5 --asset tok="$tmp/asset.bin" --alignment 64
+enc --method codebook --k 16 --dim 4
+enc --method codebook --k 300 --dim 2 --per-tensor-banks
+enc --method codebook --k 16 --dim 4 --codebooks 2 --residuals 0.05 --lambda 0.1
+"$sdc" encode "$tmp/b.safetensors" -o "$tmp/$n.sdc" --quiet --min-numel 0
+for f in "$tmp"/*.sdc; do cp "$f" "$corpus/container/"; cp "$f" "$corpus/decode/"; done
+cp "$tmp"/*.safetensors "$corpus/safetensors/"
+# rANS inputs: width byte, 3 size bytes, then bytes used both as a stream and as data to round-trip.
+python3 - "$corpus/rans" <<'PY'
+import sys, numpy as np
+rng = np.random.default_rng(3)
+for i, (w, data) in enumerate([(0, rng.integers(0, 4, 300)), (1, rng.integers(0, 3000, 200)),
+                               (0, np.zeros(64, int)), (1, rng.integers(0, 65536, 64))]):
+    body = data.astype("<u2" if w else "u1").tobytes()
+    open(f"{sys.argv[1]}/seed{i}", "wb").write(bytes([w]) + len(body).to_bytes(3, "little") + body)
+PY
+du -sh "$corpus"
