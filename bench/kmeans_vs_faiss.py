@@ -5,7 +5,9 @@ same data, machine and thread count: 1 M points of dimension 8, K = 4096, 20 ite
 MSE is the mean squared error per coordinate of every point to its nearest final centroid, computed here
 the same way for both (exact search over the returned centroids). faiss subsamples to
 max_points_per_centroid * K points; with 256 * 4096 = 1,048,576 >= 1 M it trains on every point, so both
-see the same data. Peak RSS is each process's maxrss.
+see the same data. Peak RSS is each child process's maxrss; Linux carries a parent's maxrss into a forked
+child, so both children are started before this process loads the data (its own footprint, about 30 MB
+with numpy imported, is then the floor of either figure).
 
 Usage: kmeans_vs_faiss.py --bench BIN [--n 1000000] [--d 8] [--k 4096] [--iters 20] [--threads 2]
                           [--data X.f32] [--out bench/results/kmeans_vs_faiss.md]"""
@@ -40,14 +42,14 @@ def mse_of(x, centroids):
     return float(dist.sum() / x.size)
 
 
-def run_faiss(x, k, iters, seed, threads):
+def run_faiss(d, k, iters, seed, threads):
     """faiss in a child process, so its peak RSS is its own."""
     code = f"""
 import sys, time, resource, numpy as np, faiss
 faiss.omp_set_num_threads({threads})
-x = np.fromfile(sys.argv[1], dtype=np.float32).reshape(-1, {x.shape[1]})
+x = np.fromfile(sys.argv[1], dtype=np.float32).reshape(-1, {d})
 t = time.perf_counter()
-km = faiss.Kmeans({x.shape[1]}, {k}, niter={iters}, seed={seed}, max_points_per_centroid=256, verbose=False)
+km = faiss.Kmeans({d}, {k}, niter={iters}, seed={seed}, max_points_per_centroid=256, verbose=False)
 km.train(x)
 sec = time.perf_counter() - t
 km.centroids.astype(np.float32).tofile(sys.argv[2])
@@ -75,23 +77,22 @@ def main():
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data = a.data or os.path.join(tmp, "x.f32")
-        if not a.data:
-            make_data(a.n, a.d).tofile(data)
-        x = np.fromfile(data, dtype=np.float32).reshape(-1, a.d)
-        rows = []
-        out = os.path.join(tmp, "faiss.f32")
-        p = subprocess.run([sys.executable, "-c", run_faiss(x, a.k, a.iters, a.seed, a.threads), data, out],
+        if not a.data:  # in a child, so this process stays small while the measured children run
+            code = f"import sys; sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r}); " \
+                   f"import kmeans_vs_faiss as m; m.make_data({a.n}, {a.d}).tofile({data!r})"
+            subprocess.run([sys.executable, "-c", code], check=True)
+        faiss_out, sdc_out = os.path.join(tmp, "faiss.f32"), os.path.join(tmp, "sdc.f32")
+        p = subprocess.run([sys.executable, "-c", run_faiss(a.d, a.k, a.iters, a.seed, a.threads), data, faiss_out],
                            capture_output=True, text=True, check=True)
-        r = parse_result(p.stdout)
-        rows.append(("faiss-cpu Kmeans", float(r["seconds"]), mse_of(x, np.fromfile(out, np.float32).reshape(-1, a.d)),
-                     int(r["peak_rss_kib"])))
-        out = os.path.join(tmp, "sdc.f32")
+        rf = parse_result(p.stdout)
         p = subprocess.run([a.bench, "--input", data, "--dim", str(a.d), "--k", str(a.k), "--iterations",
-                            str(a.iters), "--seed", str(a.seed), "--threads", str(a.threads), "--output", out],
+                            str(a.iters), "--seed", str(a.seed), "--threads", str(a.threads), "--output", sdc_out],
                            capture_output=True, text=True, check=True)
-        r = parse_result(p.stdout)
-        rows.append(("sdcodec KMeans", float(r["seconds"]), mse_of(x, np.fromfile(out, np.float32).reshape(-1, a.d)),
-                     int(r["peak_rss_kib"])))
+        rs = parse_result(p.stdout)
+        x = np.fromfile(data, dtype=np.float32).reshape(-1, a.d)
+        rows = [(name, float(r["seconds"]), mse_of(x, np.fromfile(out, np.float32).reshape(-1, a.d)),
+                 int(r["peak_rss_kib"]))
+                for name, r, out in (("faiss-cpu Kmeans", rf, faiss_out), ("sdcodec KMeans", rs, sdc_out))]
     base_t, base_mse = rows[0][1], rows[0][2]
     lines = [f"# k-means: sdcodec vs faiss-cpu", "",
              f"- command: `{' '.join(sys.argv)}`",

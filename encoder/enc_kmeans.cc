@@ -3,10 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstdio>
-#include <chrono>
-#include <ctime>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -26,9 +23,6 @@ constexpr size_t kLanes = 16;        // centroids per packed block (one AVX-512 
 constexpr int kMaxTile = 8;          // points per kernel call, at most
 constexpr size_t kGroup = 512;       // points per parallel work item of a full scan
 constexpr size_t kSeedChunk = 2048;  // sample points per work item of k-means++ seeding
-std::atomic<size_t> DBG_blocks{0}, DBG_cand{0};
-double DBG_now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-double DBG_cpu() { timespec ts; clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts); return ts.tv_sec + 1e-9 * ts.tv_nsec; }
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
 // ---------------------------------------------------------------------------------------------------------
@@ -448,7 +442,7 @@ void ReassignCluster(const ScanCtx& cx, const uint32_t* members, size_t count, u
   s.cand.clear();
   for (size_t j = 0; j < pk.k; ++j)
     if (static_cast<double>(s.q[j]) <= qmax) s.cand.push_back({s.q[j], static_cast<uint32_t>(j)});
-  std::sort(s.cand.begin(), s.cand.end()); DBG_cand += s.cand.size();
+  std::sort(s.cand.begin(), s.cand.end());
   const size_t nc = s.cand.size(), cblocks = (nc + kLanes - 1) / kLanes;
   s.pack.assign(cblocks * stride, 0.0f);
   for (size_t q = 0; q < cblocks * kLanes; ++q) {
@@ -477,7 +471,6 @@ void ReassignCluster(const ScanCtx& cx, const uint32_t* members, size_t count, u
       for (size_t t = 0; t < d; ++t) s.tile[p * d + t] = xi[t] - pk.offset[t];
     }
     cx.kern.fn(s.tile.data(), d, s.pack.data(), (m + kLanes - 1) / kLanes, bi, bq, sq);
-    DBG_blocks += (m + kLanes - 1) / kLanes * P; 
     for (size_t p = 0; p < np; ++p) {
       const uint32_t i = s.members[r + p].second;
       if (sq[p] == bq[p] || bi[p] >= nc)
@@ -791,8 +784,6 @@ Status KMeans(std::span<const float> x, size_t d, std::span<const float> weights
     return Status::Ok();
   }
 
-  const bool dbg = getenv("KMDBG"); double w0 = DBG_now(), c0 = DBG_cpu();
-  auto mark = [&](const char* what) { if (dbg) fprintf(stderr, "  %-10s wall %.3f cpu %.3f\n", what, DBG_now() - w0, DBG_cpu() - c0); w0 = DBG_now(); c0 = DBG_cpu(); };
   Rng rng{opt.seed};
   std::vector<float> c;
   if (opt.init == KMeansOptions::Init::kPlusPlus)
@@ -810,9 +801,7 @@ Status KMeans(std::span<const float> x, size_t d, std::span<const float> weights
   cx.pack = &pack;
   cx.kern = SelectKernel<false>(d);
   cx.assign = r.assign.data();
-  mark("seed");
   ScanAll(cx, n);
-  mark("fullscan");
   cx.kern = SelectKernel<true>(d);  // the pruned passes need the second least q
 
   std::vector<float> next(k * d);
@@ -826,7 +815,6 @@ Status KMeans(std::span<const float> x, size_t d, std::span<const float> weights
       if (opt.progress) opt.progress(it, r.mse);
       break;
     }
-    mark("stats");
     const double mse = TotalError(cs) * norm;
     if (opt.progress) opt.progress(it, mse);
 
@@ -865,10 +853,6 @@ Status KMeans(std::span<const float> x, size_t d, std::span<const float> weights
         if (count > 0) ReassignCluster(cx, cs.perm.data() + cs.start[j], count, static_cast<uint32_t>(j), s);
       }
     }
-    if (dbg) fprintf(stderr, "pass %d point-blocks %.3g (%.3f of full) cand/cluster avg %.1f\n", it, (double)DBG_blocks, DBG_blocks / (double(n) * (k / 16)), DBG_cand / double(k));
-    DBG_cand = 0;
-    DBG_blocks = 0;
-    mark("reassign");
   }
   r.centroids = std::move(c);
   *out = std::move(r);
