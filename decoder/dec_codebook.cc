@@ -83,35 +83,26 @@ Status DequantizeCodebook(const CodebookLayout& layout, std::span<const BankView
   std::vector<uint64_t> positions;
   if (residual) SDC_RETURN_IF_ERROR(DecodeResidualPositions(*residual, rows * cols, &positions));
 
+  // The binary32 value of element (r, c) before any residual, in the spec's fixed order.
+  auto value = [&](uint64_t r, uint64_t c) {
+    const uint64_t v = r * vpr + c / dim, e = c % dim;
+    float acc = 0.0f;
+    for (size_t m = 0; m < m_count; ++m) {
+      const uint32_t i = layout.index_bytes == 1 ? indices[m][v] : LoadLE16(indices[m].data() + 2 * v);
+      acc = acc + coefficients[m] * banks[m].entries[i * dim + e];
+    }
+    return acc * s[r * gpr + c / group];
+  };
   // Rows are independent: the same bytes for any thread count.
 #pragma omp parallel for schedule(static) if (rows * cols > (1u << 16))
-  for (int64_t r = 0; r < static_cast<int64_t>(rows); ++r) {
-    uint8_t* orow = out.data() + r * cols * osize;
-    for (uint64_t j = 0; j < vpr; ++j) {
-      const uint64_t v = r * vpr + j;
-      for (uint64_t e = 0; e < dim && j * dim + e < cols; ++e) {
-        float acc = 0.0f;
-        for (size_t m = 0; m < m_count; ++m) {
-          const uint32_t i = layout.index_bytes == 1 ? indices[m][v] : LoadLE16(indices[m].data() + 2 * v);
-          acc = acc + coefficients[m] * banks[m].entries[i * dim + e];
-        }
-        const uint64_t c = j * dim + e;
-        StoreFloatAs(acc * s[r * gpr + c / group], out_dtype, orow + c * osize);
-      }
-    }
-  }
-  if (residual) {
-    // Corrections apply to the binary32 value before the output rounding: recompute those elements.
-    for (uint64_t k = 0; k < positions.size(); ++k) {
-      const uint64_t p = positions[k], r = p / cols, c = p % cols, j = c / dim, e = c % dim, v = r * vpr + j;
-      float acc = 0.0f;
-      for (size_t m = 0; m < m_count; ++m) {
-        const uint32_t i = layout.index_bytes == 1 ? indices[m][v] : LoadLE16(indices[m].data() + 2 * v);
-        acc = acc + coefficients[m] * banks[m].entries[i * dim + e];
-      }
-      const float value = acc * s[r * gpr + c / group] + residual->step * static_cast<float>(static_cast<int8_t>(residual->values[k]));
-      StoreFloatAs(value, out_dtype, out.data() + p * osize);
-    }
+  for (int64_t r = 0; r < static_cast<int64_t>(rows); ++r)
+    for (uint64_t c = 0; c < cols; ++c) StoreFloatAs(value(r, c), out_dtype, out.data() + (r * cols + c) * osize);
+  // Corrections apply to the binary32 value before the output rounding: those elements are stored again.
+  for (uint64_t k = 0; k < positions.size(); ++k) {
+    const uint64_t p = positions[k];
+    const float fixed = value(p / cols, p % cols) +
+                        residual->step * static_cast<float>(static_cast<int8_t>(residual->values[k]));
+    StoreFloatAs(fixed, out_dtype, out.data() + p * osize);
   }
   return Status::Ok();
 }
