@@ -6,6 +6,7 @@
 #include <omp.h>
 
 #include "cli/commands.h"
+#include "encoder/device.h"
 #include "encoder/enc_input.h"
 #include "encoder/encoder.h"
 #include "format/file_io.h"
@@ -30,6 +31,7 @@ struct EncodeArgs {
   double target_snr = 0;
   std::string distortion = "relative";
   std::string importance;
+  std::string device = "auto";
 };
 
 // Splits "A=B" at the first '='.
@@ -108,6 +110,19 @@ int RunEncode(const EncodeArgs& a) {
   std::vector<std::string> inputs{a.input};
   if (Status s = BuildOptions(a, &o, &inputs); !s.ok()) return Fail(s);
   const bool show = !a.quiet && isatty(STDERR_FILENO);
+  // Device for the codebook work (k-means, assignment, beam search); other methods never use it, so auto
+  // probes for a GPU only for codebook encodes, while an explicit cuda is always checked. Auto says what it
+  // chose: at once on a terminal, else just before the summary, so that a failure stays one line.
+  Device requested = Device::kAuto;
+  ParseDevice(a.device, &requested);
+  o.codebook.device = Device::kCpu;
+  std::string device_line;
+  if (o.method == Method::kCodebook || requested == Device::kCuda) {
+    std::string note;
+    if (Status s = ResolveDevice(requested, &o.codebook.device, &note); !s.ok()) return Fail(s);
+    if (requested == Device::kAuto && !a.quiet) device_line = "sdcodec: encoding on " + note + "\n";
+    if (show) std::fputs(device_line.c_str(), stderr), device_line.clear();
+  }
   if (show)
     o.progress = [](const std::string& msg) {
       std::fprintf(stderr, "\r\033[Kencoding %s", msg.c_str());
@@ -122,6 +137,7 @@ int RunEncode(const EncodeArgs& a) {
   if (show) std::fprintf(stderr, "\r\033[K");
   if (!s.ok()) return Fail(s);
   if (Status w = WriteFileAtomic(a.output, r.file, inputs); !w.ok()) return Fail(w);
+  std::fputs(device_line.c_str(), stderr);
   uint64_t params = 0;
   double sse = 0, signal = 0;
   for (const TensorSummary& t : r.tensors) params += t.numel, sse += t.sse, signal += t.signal;
@@ -184,6 +200,10 @@ void AddEncode(CLI::App& app, Run* run) {
                 "safetensors of per-tensor importance (1 value, 1 per column, or 1 per element), same names")
       ->check(CLI::ExistingFile);
   c->add_option("--seed", a->seed, "Codebook: random seed (same seed, same bytes)")->capture_default_str();
+  c->add_option("--device", a->device,
+                "Codebook: where k-means and code search run: auto (a GPU when present, else the CPU), cpu, cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
+      ->capture_default_str();
   c->add_flag("-q,--quiet", a->quiet, "No progress or summary on stderr");
   c->callback([run, a] { *run = [a] { return RunEncode(*a); }; });
 }

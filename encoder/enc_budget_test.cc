@@ -17,23 +17,16 @@
 
 #include "decoder/decoder.h"
 #include "encoder/encoder.h"
+#include "tests/encoder_test_util.h"
 #include "tests/test_util.h"
 
 namespace sdc {
 namespace {
 
-struct Owned {
-  std::string name;
-  DType dtype;
-  std::vector<uint64_t> shape;
-  std::vector<uint8_t> data;
-};
-
-SafetensorsFile View(const std::vector<Owned>& ts) {
-  SafetensorsFile f;
-  for (const Owned& t : ts) f.tensors.push_back({t.name, t.dtype, t.shape, t.data});
-  return f;
-}
+using test::GaussianTensor;
+using test::Owned;
+using test::SectionRaw;
+using test::View;
 
 Owned F32Tensor(const std::string& name, std::vector<uint64_t> shape, std::vector<float> v) {
   return {name, DType::kF32, std::move(shape), test::FloatsAs(DType::kF32, v)};

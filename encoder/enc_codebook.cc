@@ -62,28 +62,27 @@ std::vector<float> CodeBits(const uint32_t* codes, size_t n, size_t stride, uint
 }
 
 // Stage-by-stage nearest entry (beam 1), each stage on the residual of the previous ones, through the
-// blocked k-means kernel. The entropy penalty folds into the distance with one extra coordinate:
-// x' = (x, 0), c'_j = (c_j, sqrt(lambda * bits_j)) gives |x' - c'_j|^2 = |x - c_j|^2 + lambda * bits_j.
-void GreedyAssign(std::span<const float> x, uint32_t d, const BankSet& b, std::span<const float> alpha, double lambda,
-                  const std::vector<std::vector<float>>& bits, uint32_t* codes) {
+// blocked k-means kernel (or the GPU's, encoder/device.h). The entropy penalty folds into the distance
+// with one extra coordinate: x' = (x, 0), c'_j = (c_j, sqrt(lambda * bits_j)) gives
+// |x' - c'_j|^2 = |x - c_j|^2 + lambda * bits_j.
+Status GreedyAssign(Device device, std::span<const float> x, uint32_t d, const BankSet& b, std::span<const float> alpha,
+                    double lambda, const std::vector<std::vector<float>>& bits, uint32_t* codes) {
   const size_t n = x.size() / d, m_count = b.entries.size();
   const bool penalty = !bits.empty() && lambda > 0;
-  const uint32_t dd = penalty ? d + 1 : d;
-  std::vector<float> residual(n * dd, 0.0f), centroids(static_cast<size_t>(b.k) * dd);
-  for (size_t v = 0; v < n; ++v)
-    for (uint32_t t = 0; t < d; ++t) residual[v * dd + t] = x[v * d + t];
+  std::vector<float> residual(x.begin(), x.end()), centroids(static_cast<size_t>(b.k) * d), pen(penalty ? b.k : 0);
   std::vector<uint32_t> assign(n);
   for (size_t m = 0; m < m_count; ++m) {
     for (uint32_t j = 0; j < b.k; ++j) {
-      for (uint32_t t = 0; t < d; ++t) centroids[j * dd + t] = alpha[m] * b.entries[m][j * d + t];
-      if (penalty) centroids[j * dd + d] = static_cast<float>(std::sqrt(lambda * bits[m][j]));
+      for (uint32_t t = 0; t < d; ++t) centroids[j * d + t] = alpha[m] * b.entries[m][j * d + t];
+      if (penalty) pen[j] = static_cast<float>(std::sqrt(lambda * bits[m][j]));
     }
-    AssignNearest(residual, dd, centroids, assign, {});
+    SDC_RETURN_IF_ERROR(AssignNearestOn(device, residual, d, centroids, pen, assign, {}));
     for (size_t v = 0; v < n; ++v) {
       codes[v * m_count + m] = assign[v];
-      for (uint32_t t = 0; t < d; ++t) residual[v * dd + t] -= centroids[assign[v] * dd + t];
+      for (uint32_t t = 0; t < d; ++t) residual[v * d + t] -= centroids[assign[v] * d + t];
     }
   }
+  return Status::Ok();
 }
 
 struct Hypothesis {
@@ -94,12 +93,20 @@ struct Hypothesis {
 
 // Beam search over M banks for each vector: keeps the `beam` best partial sums after each stage.
 // cost = squared residual + lambda * sum of code lengths (bits may be empty: no penalty).
-void BeamAssign(std::span<const float> x, uint32_t d, const BankSet& b, std::span<const float> alpha, int beam,
-                double lambda, const std::vector<std::vector<float>>& bits, uint32_t* codes) {
-  if (beam <= 1 || b.entries.size() == 1) return GreedyAssign(x, d, b, alpha, lambda, bits, codes);
+// On a GPU the same search runs as kmath::BeamSearchVector (encoder/cuda/kernel_math.h): same codes.
+Status BeamAssign(Device device, std::span<const float> x, uint32_t d, const BankSet& b, std::span<const float> alpha,
+                  int beam, double lambda, const std::vector<std::vector<float>>& bits, uint32_t* codes) {
+  if (beam <= 1 || b.entries.size() == 1) return GreedyAssign(device, x, d, b, alpha, lambda, bits, codes);
   const int64_t n = static_cast<int64_t>(x.size() / d);
   const size_t m_count = b.entries.size();
   const uint32_t k = b.k;
+  if (device != Device::kCpu) {
+    std::vector<float> banks, flat_bits;
+    for (const auto& e : b.entries) banks.insert(banks.end(), e.begin(), e.end());
+    for (const auto& v : bits) flat_bits.insert(flat_bits.end(), v.begin(), v.end());
+    return BeamAssignOnGpu(x, d, k, static_cast<uint32_t>(m_count), banks, alpha, static_cast<uint32_t>(beam), lambda,
+                           flat_bits, std::span<uint32_t>(codes, static_cast<size_t>(n) * m_count));
+  }
 #pragma omp parallel
   {
     std::vector<Hypothesis> hyps, next;
@@ -144,6 +151,7 @@ void BeamAssign(std::span<const float> x, uint32_t d, const BankSet& b, std::spa
       for (size_t m = 0; m < m_count; ++m) codes[v * m_count + m] = hyps[0].codes[m];
     }
   }
+  return Status::Ok();
 }
 
 // Least-squares update of bank m given all codes: each entry becomes the mean of what the other stages
@@ -216,6 +224,8 @@ Status TrainBanks(std::span<const CodebookInput> inputs, const CodebookSearch& s
   SDC_CHECK(s.dim >= 1 && s.dim <= 16 && s.k >= 1 && s.k <= 65536 && s.codebooks >= 1 && s.codebooks <= 8,
             StatusCode::kInvalidArgument, "codebook: dim 1..16, k 1..65536 and 1..8 codebooks");
   const uint32_t d = s.dim;
+  Device device;
+  SDC_RETURN_IF_ERROR(ResolveDevice(s.device, &device));
   // Training set: every input's normalised sub-vectors, thinned by a fixed stride when there are too many.
   uint64_t total = 0;
   std::vector<Normalized> norm;
@@ -264,7 +274,7 @@ Status TrainBanks(std::span<const CodebookInput> inputs, const CodebookSearch& s
                    std::to_string(mse));
       };
     KMeansResult km;
-    SDC_RETURN_IF_ERROR(KMeans(residual, d, weights, ko, &km));
+    SDC_RETURN_IF_ERROR(KMeansOn(device, residual, d, weights, ko, &km));
     km.centroids.resize(static_cast<size_t>(s.k) * d, 0.0f);  // k > n: unused entries are zero
     for (size_t v = 0; v < n; ++v) {
       codes[v * s.codebooks + m] = km.assign[v];
@@ -274,7 +284,7 @@ Status TrainBanks(std::span<const CodebookInput> inputs, const CodebookSearch& s
   }
   const std::vector<float> ones(s.codebooks, 1.0f);
   for (int round = 0; s.codebooks > 1 && round < s.refine_rounds; ++round) {
-    BeamAssign(x, d, b, ones, s.beam, 0.0, {}, codes.data());
+    SDC_RETURN_IF_ERROR(BeamAssign(device, x, d, b, ones, s.beam, 0.0, {}, codes.data()));
     for (int m = 0; m < s.codebooks; ++m) UpdateBank(x, d, codes, m, &b);
   }
   for (auto& e : b.entries)
@@ -287,16 +297,18 @@ Status EncodeWithBanks(const CodebookInput& in, const BankSet& b, const Codebook
                        CodebookCodes* out) {
   const uint32_t d = b.dim;
   const size_t m_count = b.entries.size();
+  Device device;
+  SDC_RETURN_IF_ERROR(ResolveDevice(s.device, &device));
   Normalized n = Normalize(in, d, s.group_size);
   const size_t nv = n.x.size() / d;
   std::vector<uint32_t> codes(nv * m_count);
   const std::vector<float> ones(m_count, 1.0f);
-  BeamAssign(n.x, d, b, ones, s.beam, 0.0, {}, codes.data());
+  SDC_RETURN_IF_ERROR(BeamAssign(device, n.x, d, b, ones, s.beam, 0.0, {}, codes.data()));
   // Entropy-constrained passes: code lengths from the previous pass's histogram.
   for (int pass = 0; lambda > 0 && pass < 2; ++pass) {
     std::vector<std::vector<float>> bits;
     for (size_t m = 0; m < m_count; ++m) bits.push_back(CodeBits(codes.data() + m, nv, m_count, b.k));
-    BeamAssign(n.x, d, b, ones, s.beam, lambda, bits, codes.data());
+    SDC_RETURN_IF_ERROR(BeamAssign(device, n.x, d, b, ones, s.beam, lambda, bits, codes.data()));
   }
   std::vector<float> alpha = m_count > 1 ? FitCoefficients(n.x, d, b, codes) : ones;
 

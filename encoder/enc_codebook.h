@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "decoder/dec_codebook.h"
+#include "encoder/device.h"
 #include "format/status.h"
 #include "format/tensor_layout.h"
 
@@ -28,6 +29,9 @@ struct CodebookSearch {
   int beam = 4;                // beam width of the additive code search
   uint64_t max_training_vectors = 1u << 18;
   uint64_t seed = 1;
+  // Where k-means, the nearest-entry assignment and the beam search run (encoder/device.h); kAuto and kCuda
+  // are resolved on each call (the device probe itself runs once per process).
+  Device device = Device::kCpu;
   std::function<void(const std::string&)> progress;  // k-means iterations of bank training; may be empty
 };
 

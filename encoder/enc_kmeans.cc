@@ -3,7 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <cstdio>
+#include <bit>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -19,10 +19,8 @@
 namespace sdc {
 namespace {
 
-constexpr size_t kLanes = 16;        // centroids per packed block (one AVX-512 register)
-constexpr int kMaxTile = 8;          // points per kernel call, at most
-constexpr size_t kGroup = 512;       // points per parallel work item of a full scan
-constexpr size_t kSeedChunk = 2048;  // sample points per work item of k-means++ seeding
+constexpr size_t kLanes = 16;   // centroids per block of the by-dimension layout; points per tile, at most
+constexpr size_t kGroup = 512;  // points per parallel work item of a full scan
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
 // ---------------------------------------------------------------------------------------------------------
@@ -73,105 +71,76 @@ inline float RoundUp(double v) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Centroids as the distance kernels read them: blocks of 16 centroids, a block laid out as
-// [|c'|^2 x16][-2c'_0 x16]...[-2c'_{d-1} x16] with c' = c - offset. Padding lanes hold |c'|^2 = +inf and
-// zero coordinates, so they never win. The kernels compute q = |c'|^2 - 2 x'.c' (x' = x - offset): the
-// squared distance is |x'|^2 + q.
-struct Packed {
+// Distances in the kernels are computed directly, sum_t (x_t - c_t)^2 in float: unlike |c|^2 - 2 x.c (the
+// GEMM form), the rounding error is relative to the distance itself, so near neighbours stay ordered even
+// far from the origin; and the subtractions run on the adders beside the FMAs, so it costs no more.
+// Relative error bound of such a float distance (d rounded subtractions, squares and sums), with room.
+inline double RelErr(size_t d) { return static_cast<double>(d + 4) * 0x1.0p-22; }
+
+// Centroid coordinates by dimension in blocks of 16 (padding +inf), for the distances from one point to
+// every centroid.
+struct ByDim {
   size_t d = 0, k = 0, blocks = 0;
-  std::vector<float> data;
-  std::vector<float> offset;  // d
-  double cmax2 = 0;           // max |c'|^2, for the rounding slack of q
-  size_t stride() const { return (d + 1) * kLanes; }
-  const float* block(size_t b) const { return data.data() + b * stride(); }
+  std::vector<float> soa;
 };
 
-void Pack(const float* c, size_t k, size_t d, std::span<const float> offset, Packed* p) {
+void MakeByDim(const float* c, size_t k, size_t d, ByDim* p) {
   p->d = d;
   p->k = k;
   p->blocks = (k + kLanes - 1) / kLanes;
-  p->offset.assign(offset.begin(), offset.end());
-  const size_t stride = p->stride();
-  p->data.assign(p->blocks * stride, 0.0f);
-  double cmax2 = 0;
-  for (size_t j = 0; j < p->blocks * kLanes; ++j) {
-    float* blk = p->data.data() + (j / kLanes) * stride;
-    const size_t lane = j % kLanes;
-    if (j >= k) {
-      blk[lane] = kInf;
-      continue;
-    }
-    double n2 = 0;
-    for (size_t t = 0; t < d; ++t) {
-      const float v = c[j * d + t] - offset[t];
-      n2 += static_cast<double>(v) * v;
-      blk[(t + 1) * kLanes + lane] = -2.0f * v;
-    }
-    blk[lane] = static_cast<float>(n2);
-    cmax2 = std::max(cmax2, n2);
+  p->soa.assign(p->blocks * d * kLanes, kInf);
+  for (size_t j = 0; j < k; ++j) {
+    float* blk = p->soa.data() + (j / kLanes) * d * kLanes + j % kLanes;
+    for (size_t t = 0; t < d; ++t) blk[t * kLanes] = c[j * d + t];
   }
-  p->cmax2 = cmax2;
 }
-
-// Bound on |(|x'|^2 + q) - |x - c|^2| from the rounding of the centring, of the float FMA (or multiply-add)
-// chain and of |c'|^2. Generous: it only costs a little pruning.
-inline double Slack(size_t d, double x2, double cmax2) { return static_cast<double>(d + 8) * 0x1.0p-21 * (x2 + cmax2); }
 
 // ---------------------------------------------------------------------------------------------------------
-// Kernels: for each of `tile` points (xt: centred, tile x d) and `blocks` packed blocks, the packed slot
-// with the least q (ties: lowest slot), that q, and the second least q (kSecond).
-using ScanFn = void (*)(const float* xt, size_t d, const float* pack, size_t blocks, uint32_t* idx, float* best,
-                        float* second);
-struct Kernel {
-  ScanFn fn;
-  int tile;
+// Tile kernels: a tile of `lanes` points stored by dimension (xt[t * lanes + l]) against centroids
+// (row-major, k x d): either all of them (cand == nullptr, count = k) or the listed ones, in increasing
+// index order. Output: for each lane, the centroid at the least float distance, ties to the lowest index.
+// Per candidate and tile: d subtractions and d FMAs (the centroid's coordinates broadcast from memory), a
+// compare and two masked moves.
+using TileFn = void (*)(const float* xt, size_t d, const float* cent, const uint32_t* cand, size_t count,
+                        uint32_t* idx);
+struct Kernels {
+  TileFn all = nullptr, list = nullptr;
+  size_t lanes = 0;
 };
 
-// Lane results -> argmin (lowest index among equal values) and second least value.
-inline void ReduceLanes(const float* bv, const float* sv, const uint32_t* bi, size_t lanes, bool second,
-                        uint32_t* idx, float* best, float* sec) {
-  float b = bv[0];
-  uint32_t bj = bi[0] * static_cast<uint32_t>(lanes);
-  size_t bl = 0;
-  for (size_t l = 1; l < lanes; ++l) {
-    const uint32_t j = bi[l] * static_cast<uint32_t>(lanes) + static_cast<uint32_t>(l);
-    if (bv[l] < b || (bv[l] == b && j < bj)) b = bv[l], bj = j, bl = l;
+template <bool kList>
+void TileGeneric(const float* xt, size_t d, const float* cent, const uint32_t* cand, size_t count, uint32_t* idx) {
+  float best[kLanes];
+  uint32_t bi[kLanes];
+  std::fill(best, best + kLanes, kInf);
+  std::fill(bi, bi + kLanes, kList ? cand[0] : 0u);  // count >= 1
+  for (size_t c = 0; c < count; ++c) {
+    const uint32_t j = kList ? cand[c] : static_cast<uint32_t>(c);
+    const float* r = cent + static_cast<size_t>(j) * d;
+    float acc[kLanes] = {};
+    for (size_t t = 0; t < d; ++t)
+      for (size_t l = 0; l < kLanes; ++l) {
+        const float v = xt[t * kLanes + l] - r[t];
+        acc[l] = acc[l] + v * v;
+      }
+    for (size_t l = 0; l < kLanes; ++l)
+      if (acc[l] < best[l]) best[l] = acc[l], bi[l] = j;
   }
-  *idx = bj;
-  *best = b;
-  if (second) {
-    float s = kInf;
-    for (size_t l = 0; l < lanes; ++l) {
-      s = std::min(s, sv[l]);
-      if (l != bl) s = std::min(s, bv[l]);
-    }
-    *sec = s;
-  }
+  std::copy(bi, bi + kLanes, idx);
 }
 
-template <int P, bool kSecond>
-void ScanGeneric(const float* xt, size_t d, const float* pack, size_t blocks, uint32_t* idx, float* best,
-                 float* second) {
-  const size_t stride = (d + 1) * kLanes;
-  for (int p = 0; p < P; ++p) {
-    float bv[kLanes], sv[kLanes];
-    uint32_t bi[kLanes];
-    std::fill(bv, bv + kLanes, kInf);
-    std::fill(sv, sv + kLanes, kInf);
-    std::fill(bi, bi + kLanes, 0u);
-    const float* x = xt + p * d;
-    for (size_t b = 0; b < blocks; ++b) {
-      const float* blk = pack + b * stride;
-      float acc[kLanes];
-      for (size_t l = 0; l < kLanes; ++l) acc[l] = blk[l];
-      for (size_t t = 0; t < d; ++t)
-        for (size_t l = 0; l < kLanes; ++l) acc[l] = acc[l] + x[t] * blk[(t + 1) * kLanes + l];
+// Squared distances from one point to every centroid (q: blocks * 16 entries; padding gives +inf).
+void AllDistGeneric(const float* xc, const ByDim& p, float* q) {
+  const size_t d = p.d;
+  for (size_t b = 0; b < p.blocks; ++b) {
+    const float* blk = p.soa.data() + b * d * kLanes;
+    float acc[kLanes] = {};
+    for (size_t t = 0; t < d; ++t)
       for (size_t l = 0; l < kLanes; ++l) {
-        if (kSecond) sv[l] = std::min(sv[l], std::max(acc[l], bv[l]));
-        if (acc[l] < bv[l]) bv[l] = acc[l], bi[l] = static_cast<uint32_t>(b);
+        const float v = blk[t * kLanes + l] - xc[t];
+        acc[l] = acc[l] + v * v;
       }
-    }
-    ReduceLanes(bv, sv, bi, kLanes, kSecond, idx + p, best + p, second + p);
+    std::copy(acc, acc + kLanes, q + b * kLanes);
   }
 }
 
@@ -181,115 +150,145 @@ void ScanGeneric(const float* xt, size_t d, const float* pack, size_t blocks, ui
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
-// AVX-512: per block, the d+1 centroid rows stay in registers and each of the P points costs d FMAs
-// (x broadcast), a compare, a min and a masked index move (+ a max and a min for the second least).
-template <int D, int P, bool kSecond>
-__attribute__((target("avx512f"))) void ScanAvx512(const float* xt, size_t d_rt, const float* pack, size_t blocks,
-                                                   uint32_t* idx, float* best, float* second) {
-  const size_t d = D > 0 ? static_cast<size_t>(D) : d_rt;
-  const size_t stride = (d + 1) * kLanes;
-  __m512 bv[P], sv[P];
-  __m512i bi[P];
-  for (int p = 0; p < P; ++p) {
-    bv[p] = _mm512_set1_ps(kInf);
-    sv[p] = bv[p];
-    bi[p] = _mm512_setzero_si512();
-  }
-  __m512i blk = _mm512_setzero_si512();
-  const __m512i one = _mm512_set1_epi32(1);
-  for (size_t b = 0; b < blocks; ++b, pack += stride) {
-    __m512 acc[P];
-    if constexpr (D > 0) {
-      __m512 c[D];
-      for (int t = 0; t < D; ++t) c[t] = _mm512_loadu_ps(pack + (t + 1) * kLanes);
-      const __m512 cn = _mm512_loadu_ps(pack);
-      for (int p = 0; p < P; ++p) {
-        __m512 a = cn;
-        for (int t = 0; t < D; ++t) a = _mm512_fmadd_ps(_mm512_set1_ps(xt[p * D + t]), c[t], a);
-        acc[p] = a;
-      }
-    } else {
-      for (int p = 0; p < P; ++p) acc[p] = _mm512_loadu_ps(pack);
-      for (size_t t = 0; t < d; ++t) {
-        const __m512 c = _mm512_loadu_ps(pack + (t + 1) * kLanes);
-        for (int p = 0; p < P; ++p) acc[p] = _mm512_fmadd_ps(_mm512_set1_ps(xt[p * d + t]), c, acc[p]);
-      }
+
+template <int D>
+__attribute__((target("avx512f"), always_inline)) inline __m512 Dist512(const __m512* x, const float* xt, size_t d,
+                                                                        const float* r) {
+  if constexpr (D > 0) {
+    __m512 v = _mm512_sub_ps(x[0], _mm512_set1_ps(r[0]));
+    __m512 a = _mm512_mul_ps(v, v);
+    for (int t = 1; t < D; ++t) {
+      v = _mm512_sub_ps(x[t], _mm512_set1_ps(r[t]));
+      a = _mm512_fmadd_ps(v, v, a);
     }
-    for (int p = 0; p < P; ++p) {
-      const __mmask16 m = _mm512_cmp_ps_mask(acc[p], bv[p], _CMP_LT_OQ);
-      if constexpr (kSecond) sv[p] = _mm512_min_ps(sv[p], _mm512_max_ps(acc[p], bv[p]));
-      bv[p] = _mm512_min_ps(bv[p], acc[p]);
-      bi[p] = _mm512_mask_mov_epi32(bi[p], m, blk);
+    return a;
+  } else {
+    __m512 v = _mm512_sub_ps(_mm512_loadu_ps(xt), _mm512_set1_ps(r[0]));
+    __m512 a = _mm512_mul_ps(v, v);
+    for (size_t t = 1; t < d; ++t) {
+      v = _mm512_sub_ps(_mm512_loadu_ps(xt + t * 16), _mm512_set1_ps(r[t]));
+      a = _mm512_fmadd_ps(v, v, a);
     }
-    blk = _mm512_add_epi32(blk, one);
-  }
-  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  for (int p = 0; p < P; ++p) {
-    const float m = _mm512_reduce_min_ps(bv[p]);
-    const __mmask16 eq = _mm512_cmp_ps_mask(bv[p], _mm512_set1_ps(m), _CMP_EQ_OQ);
-    const uint32_t j = _mm512_mask_reduce_min_epu32(eq, _mm512_add_epi32(_mm512_slli_epi32(bi[p], 4), lane));
-    idx[p] = j;
-    best[p] = m;
-    if constexpr (kSecond) {
-      const __m512 others = _mm512_mask_mov_ps(bv[p], static_cast<__mmask16>(1u << (j % kLanes)), _mm512_set1_ps(kInf));
-      second[p] = std::min(_mm512_reduce_min_ps(sv[p]), _mm512_reduce_min_ps(others));
-    }
+    return a;
   }
 }
 
-// AVX2 + FMA: the same over half-blocks of 8 centroids (slot = half-block * 8 + lane).
-template <int D, int P, bool kSecond>
-__attribute__((target("avx2,fma"))) void ScanAvx2(const float* xt, size_t d_rt, const float* pack, size_t blocks,
-                                                  uint32_t* idx, float* best, float* second) {
+// Candidates come in increasing index order, so a strict comparison keeps the lowest index among equals.
+__attribute__((target("avx512f"), always_inline)) inline void Take512(__m512 a, uint32_t j, __m512& best, __m512i& bi) {
+  const __m512i jv = _mm512_set1_epi32(static_cast<int>(j));
+  const __mmask16 m = _mm512_cmp_ps_mask(a, best, _CMP_LT_OQ);
+  best = _mm512_mask_mov_ps(best, m, a);
+  bi = _mm512_mask_mov_epi32(bi, m, jv);
+}
+
+// Merges two (best, index) states: least value, then lowest index.
+__attribute__((target("avx512f"), always_inline)) inline void Merge512(__m512 b2, __m512i i2, __m512& best,
+                                                                       __m512i& bi) {
+  const __mmask16 m = _mm512_cmp_ps_mask(b2, best, _CMP_LT_OQ) |
+                      _mm512_mask_cmp_ps_mask(_mm512_cmplt_epu32_mask(i2, bi), b2, best, _CMP_EQ_OQ);
+  best = _mm512_mask_mov_ps(best, m, b2);
+  bi = _mm512_mask_mov_epi32(bi, m, i2);
+}
+
+template <int D, bool kList>
+__attribute__((target("avx512f"))) void Tile512(const float* xt, size_t d_rt, const float* cent, const uint32_t* cand,
+                                                size_t count, uint32_t* idx) {
+  // 8 candidates in flight (independent FMA chains), kept in 4 independent (best, index) states so that
+  // the compare-and-move chains do not serialise; the states are merged at the end.
+  constexpr int U = 8, A = 4;
   const size_t d = D > 0 ? static_cast<size_t>(D) : d_rt;
-  const size_t stride = (d + 1) * kLanes;
-  __m256 bv[P], sv[P];
-  __m256i bi[P];
-  for (int p = 0; p < P; ++p) {
-    bv[p] = _mm256_set1_ps(kInf);
-    sv[p] = bv[p];
-    bi[p] = _mm256_setzero_si256();
+  __m512 x[D > 0 ? D : 1];
+  if constexpr (D > 0)
+    for (int t = 0; t < D; ++t) x[t] = _mm512_loadu_ps(xt + t * 16);
+  __m512 best[A];
+  __m512i bi[A];
+  for (int s = 0; s < A; ++s) {
+    best[s] = _mm512_set1_ps(kInf);
+    bi[s] = _mm512_set1_epi32(static_cast<int>(kList ? cand[0] : 0u));  // count >= 1
   }
-  __m256i blk = _mm256_setzero_si256();
-  const __m256i one = _mm256_set1_epi32(1);
-  for (size_t h = 0; h < 2 * blocks; ++h) {
-    const float* base = pack + (h / 2) * stride + (h % 2) * 8;
-    __m256 acc[P];
-    for (int p = 0; p < P; ++p) acc[p] = _mm256_loadu_ps(base);
-    for (size_t t = 0; t < d; ++t) {
-      const __m256 c = _mm256_loadu_ps(base + (t + 1) * kLanes);
-      for (int p = 0; p < P; ++p) acc[p] = _mm256_fmadd_ps(_mm256_set1_ps(xt[p * d + t]), c, acc[p]);
+  size_t c = 0;
+  for (; c + U <= count; c += U) {
+    __m512 a[U];
+    uint32_t j[U];
+    for (int u = 0; u < U; ++u) {
+      j[u] = kList ? cand[c + u] : static_cast<uint32_t>(c + u);
+      a[u] = Dist512<D>(x, xt, d, cent + static_cast<size_t>(j[u]) * d);
     }
-    for (int p = 0; p < P; ++p) {
-      const __m256 m = _mm256_cmp_ps(acc[p], bv[p], _CMP_LT_OQ);
-      if constexpr (kSecond) sv[p] = _mm256_min_ps(sv[p], _mm256_max_ps(acc[p], bv[p]));
-      bv[p] = _mm256_min_ps(bv[p], acc[p]);
-      bi[p] = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(bi[p]), _mm256_castsi256_ps(blk), m));
-    }
-    blk = _mm256_add_epi32(blk, one);
+    for (int u = 0; u < U; ++u) Take512(a[u], j[u], best[u % A], bi[u % A]);
   }
-  for (int p = 0; p < P; ++p) {
-    alignas(32) float b[8], s[8];
-    alignas(32) uint32_t i[8];
-    _mm256_store_ps(b, bv[p]);
-    _mm256_store_ps(s, sv[p]);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(i), bi[p]);
-    ReduceLanes(b, s, i, 8, kSecond, idx + p, best + p, second + p);
+  for (; c < count; ++c) {
+    const uint32_t j = kList ? cand[c] : static_cast<uint32_t>(c);
+    Take512(Dist512<D>(x, xt, d, cent + static_cast<size_t>(j) * d), j, best[0], bi[0]);
+  }
+  for (int s = 1; s < A; ++s) Merge512(best[s], bi[s], best[0], bi[0]);
+  _mm512_storeu_si512(idx, bi[0]);
+}
+
+__attribute__((target("avx2,fma"), always_inline)) inline __m256 Dist256(const float* xt, size_t d, const float* r) {
+  __m256 v = _mm256_sub_ps(_mm256_loadu_ps(xt), _mm256_set1_ps(r[0]));
+  __m256 a = _mm256_mul_ps(v, v);
+  for (size_t t = 1; t < d; ++t) {
+    v = _mm256_sub_ps(_mm256_loadu_ps(xt + t * 8), _mm256_set1_ps(r[t]));
+    a = _mm256_fmadd_ps(v, v, a);
+  }
+  return a;
+}
+
+__attribute__((target("avx2,fma"), always_inline)) inline void Take256(__m256 a, uint32_t j, __m256& best,
+                                                                       __m256i& bi) {
+  const __m256i jv = _mm256_set1_epi32(static_cast<int>(j));
+  const __m256 m = _mm256_cmp_ps(a, best, _CMP_LT_OQ);
+  best = _mm256_blendv_ps(best, a, m);
+  bi = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(bi), _mm256_castsi256_ps(jv), m));
+}
+
+template <bool kList>
+__attribute__((target("avx2,fma"))) void Tile256(const float* xt, size_t d, const float* cent, const uint32_t* cand,
+                                                 size_t count, uint32_t* idx) {
+  constexpr int U = 4, A = 2;
+  __m256 best[A];
+  __m256i bi[A];
+  for (int s = 0; s < A; ++s) {
+    best[s] = _mm256_set1_ps(kInf);
+    bi[s] = _mm256_set1_epi32(static_cast<int>(kList ? cand[0] : 0u));  // count >= 1
+  }
+  size_t c = 0;
+  for (; c + U <= count; c += U) {
+    __m256 a[U];
+    uint32_t j[U];
+    for (int u = 0; u < U; ++u) {
+      j[u] = kList ? cand[c + u] : static_cast<uint32_t>(c + u);
+      a[u] = Dist256(xt, d, cent + static_cast<size_t>(j[u]) * d);
+    }
+    for (int u = 0; u < U; ++u) Take256(a[u], j[u], best[u % A], bi[u % A]);
+  }
+  for (; c < count; ++c) {
+    const uint32_t j = kList ? cand[c] : static_cast<uint32_t>(c);
+    Take256(Dist256(xt, d, cent + static_cast<size_t>(j) * d), j, best[0], bi[0]);
+  }
+  alignas(32) float b0[8], b1[8];
+  alignas(32) uint32_t i0[8], i1[8];
+  _mm256_store_ps(b0, best[0]);
+  _mm256_store_ps(b1, best[1]);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(i0), bi[0]);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(i1), bi[1]);
+  for (int l = 0; l < 8; ++l) idx[l] = b1[l] < b0[l] || (b1[l] == b0[l] && i1[l] < i0[l]) ? i1[l] : i0[l];
+}
+
+__attribute__((target("avx512f"))) void AllDist512(const float* xc, const ByDim& p, float* q) {
+  const size_t d = p.d;
+  const float* blk = p.soa.data();
+  for (size_t b = 0; b < p.blocks; ++b, blk += d * kLanes) {
+    __m512 v = _mm512_sub_ps(_mm512_loadu_ps(blk), _mm512_set1_ps(xc[0]));
+    __m512 a = _mm512_mul_ps(v, v);
+    for (size_t t = 1; t < d; ++t) {
+      v = _mm512_sub_ps(_mm512_loadu_ps(blk + t * kLanes), _mm512_set1_ps(xc[t]));
+      a = _mm512_fmadd_ps(v, v, a);
+    }
+    _mm512_storeu_ps(q + b * kLanes, a);
   }
 }
 #pragma GCC diagnostic pop
-
-template <int D, bool kSecond>
-Kernel Avx512Kernel() {
-  // Tiles keep the d + 1 centroid rows and 2-3 state registers per point within the 32 zmm registers.
-  constexpr int P = D == 0 ? 6 : D <= 4 ? 8 : D <= 8 ? 6 : D <= 12 ? 4 : 3;
-  return {&ScanAvx512<D, P, kSecond>, P};
-}
-template <int D, bool kSecond>
-Kernel Avx2Kernel() {
-  constexpr int P = D <= 4 && D > 0 ? 3 : 2;
-  return {&ScanAvx2<D, P, kSecond>, P};
-}
 
 enum class Isa { kGeneric, kAvx2, kAvx512 };
 
@@ -307,61 +306,108 @@ Isa DetectIsa() {
   return isa;
 }
 
-template <bool kSecond>
-Kernel SelectKernel(size_t d) {
+Isa CurrentIsa() {
   static const Isa isa = DetectIsa();
-#define SDC_KM_CASE(D) \
-  case D:              \
-    return isa == Isa::kAvx512 ? Avx512Kernel<D, kSecond>() : Avx2Kernel<D, kSecond>();
-  if (isa != Isa::kGeneric) {
-    switch (d) {
-      SDC_KM_CASE(1) SDC_KM_CASE(2) SDC_KM_CASE(3) SDC_KM_CASE(4) SDC_KM_CASE(5) SDC_KM_CASE(6)
-      SDC_KM_CASE(7) SDC_KM_CASE(8) SDC_KM_CASE(9) SDC_KM_CASE(10) SDC_KM_CASE(11) SDC_KM_CASE(12)
-      SDC_KM_CASE(13) SDC_KM_CASE(14) SDC_KM_CASE(15) SDC_KM_CASE(16)
-      default:
-        return isa == Isa::kAvx512 ? Avx512Kernel<0, kSecond>() : Avx2Kernel<0, kSecond>();
-    }
+  return isa;
+}
+
+template <int D>
+Kernels Kernels512() {
+  return {&Tile512<D, false>, &Tile512<D, true>, 16};
+}
+
+Kernels SelectKernels(size_t d) {
+  switch (CurrentIsa()) {
+    case Isa::kAvx512:
+      switch (d) {
+        case 1:
+          return Kernels512<1>();
+        case 2:
+          return Kernels512<2>();
+        case 3:
+          return Kernels512<3>();
+        case 4:
+          return Kernels512<4>();
+        case 5:
+          return Kernels512<5>();
+        case 6:
+          return Kernels512<6>();
+        case 7:
+          return Kernels512<7>();
+        case 8:
+          return Kernels512<8>();
+        case 9:
+          return Kernels512<9>();
+        case 10:
+          return Kernels512<10>();
+        case 11:
+          return Kernels512<11>();
+        case 12:
+          return Kernels512<12>();
+        case 13:
+          return Kernels512<13>();
+        case 14:
+          return Kernels512<14>();
+        case 15:
+          return Kernels512<15>();
+        case 16:
+          return Kernels512<16>();
+        default:
+          return Kernels512<0>();
+      }
+    case Isa::kAvx2:
+      return {&Tile256<false>, &Tile256<true>, 8};
+    case Isa::kGeneric:
+      break;
   }
-#undef SDC_KM_CASE
-  return {&ScanGeneric<4, kSecond>, 4};
+  return {&TileGeneric<false>, &TileGeneric<true>, 16};
+}
+
+void AllDist(const float* xc, const ByDim& p, float* q) {
+  if (CurrentIsa() == Isa::kAvx512)
+    AllDist512(xc, p, q);
+  else
+    AllDistGeneric(xc, p, q);
 }
 #else
-template <bool kSecond>
-Kernel SelectKernel(size_t) {
-  return {&ScanGeneric<4, kSecond>, 4};
-}
+Kernels SelectKernels(size_t) { return {&TileGeneric<false>, &TileGeneric<true>, 16}; }
+void AllDist(const float* xc, const ByDim& p, float* q) { AllDistGeneric(xc, p, q); }
 #endif
-
 // ---------------------------------------------------------------------------------------------------------
-// Full scans: every centroid, for a list of points.
+// Scans. A tile holds `lanes` points; unused lanes repeat the last point.
 struct ScanCtx {
   const float* x = nullptr;  // points, n x d
   size_t d = 0;
-  const float* centroids = nullptr;  // k x d, row-major (exact distances)
-  const Packed* pack = nullptr;
-  Kernel kern{};
+  const float* centroids = nullptr;  // k x d, row-major
+  size_t k = 0;
+  const ByDim* bydim = nullptr;  // the centroids by dimension (pruned passes only)
+  Kernels kern;
   uint32_t* assign = nullptr;
   float* dist2 = nullptr;  // optional: exact squared distance to the chosen centroid
 };
 
-// Points ids[0, cnt) (or first + [0, cnt) when ids is null).
-void ScanPoints(const ScanCtx& cx, const uint32_t* ids, size_t first, size_t cnt) {
-  const size_t d = cx.d;
-  const int P = cx.kern.tile;
-  std::vector<float> tile(static_cast<size_t>(P) * d);
-  uint32_t bi[kMaxTile];
-  float bq[kMaxTile], sq[kMaxTile];
-  const float* off = cx.pack->offset.data();
-  for (size_t s = 0; s < cnt; s += P) {
-    const size_t np = std::min<size_t>(P, cnt - s);
-    for (int p = 0; p < P; ++p) {
-      const size_t q = s + std::min<size_t>(p, np - 1);  // pad with the last point
-      const float* xi = cx.x + (ids ? ids[q] : first + q) * d;
-      for (size_t t = 0; t < d; ++t) tile[p * d + t] = xi[t] - off[t];
-    }
-    cx.kern.fn(tile.data(), d, cx.pack->data.data(), cx.pack->blocks, bi, bq, sq);
+// Fills the tile with the points rows[0, np) (by dimension), padding with the last one.
+inline void FillTile(const ScanCtx& cx, const float* const* rows, size_t np, float* xt) {
+  const size_t d = cx.d, lanes = cx.kern.lanes;
+  for (size_t l = 0; l < lanes; ++l) {
+    const float* xi = rows[std::min(l, np - 1)];
+    for (size_t t = 0; t < d; ++t) xt[t * lanes + l] = xi[t];
+  }
+}
+
+// Full scans of the points [first, first + cnt).
+void ScanPoints(const ScanCtx& cx, size_t first, size_t cnt) {
+  const size_t d = cx.d, lanes = cx.kern.lanes;
+  std::vector<float> xt(lanes * d);
+  const float* rows[kLanes];
+  uint32_t bi[kLanes];
+  for (size_t s = 0; s < cnt; s += lanes) {
+    const size_t np = std::min(lanes, cnt - s);
+    for (size_t p = 0; p < np; ++p) rows[p] = cx.x + (first + s + p) * d;
+    FillTile(cx, rows, np, xt.data());
+    cx.kern.all(xt.data(), d, cx.centroids, nullptr, cx.k, bi);
     for (size_t p = 0; p < np; ++p) {
-      const size_t i = ids ? ids[s + p] : first + s + p;
+      const size_t i = first + s + p;
       cx.assign[i] = bi[p];
       if (cx.dist2) cx.dist2[i] = static_cast<float>(Dist2(cx.x + i * d, cx.centroids + bi[p] * d, d));
     }
@@ -373,127 +419,147 @@ void ScanAll(const ScanCtx& cx, size_t n) {
 #pragma omp parallel for schedule(dynamic, 1)
   for (int64_t it = 0; it < items; ++it) {
     const size_t first = static_cast<size_t>(it) * kGroup;
-    ScanPoints(cx, nullptr, first, std::min(kGroup, n - first));
-  }
-}
-
-// q = |c'|^2 - 2 x'.c' of one centred point against every packed centroid (q has blocks * 16 entries).
-#ifdef SDC_KMEANS_X86
-__attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-void AllQ(const float* xc, const Packed& pk, float* q) {
-  const size_t d = pk.d;
-  for (size_t b = 0; b < pk.blocks; ++b) {
-    const float* blk = pk.block(b);
-    float acc[kLanes];
-    for (size_t l = 0; l < kLanes; ++l) acc[l] = blk[l];
-    for (size_t t = 0; t < d; ++t)
-      for (size_t l = 0; l < kLanes; ++l) acc[l] = acc[l] + xc[t] * blk[(t + 1) * kLanes + l];
-    for (size_t l = 0; l < kLanes; ++l) q[b * kLanes + l] = acc[l];
+    ScanPoints(cx, first, std::min(kGroup, n - first));
   }
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Pruned reassignment. For a point x of cluster a, u = |x - c_a| after the update, every centroid at most as
-// near as c_a lies within 2u of c_a (triangle inequality). Per cluster, the centroids within 2 max(u) of c_a
-// are packed in order of distance from c_a; the members, sorted by u, are scanned in tiles against the
-// prefix within 2 max(u over the tile). Distances between centroids come from the same q arithmetic,
-// lowered by the rounding slack, so the prefix is a superset of what each point needs. A tile's argmin is
-// the lowest packed slot among equal q, which is not the lowest index: a point whose two least q are equal
-// is rescanned against every centroid.
+// Pruned reassignment after an update. For a point x of cluster a with u = |x - c_a|, every centroid at
+// most as near as c_a lies within 2u of c_a (triangle inequality). Per cluster, the members are sorted by u
+// (coarsely) and cut into tiles; consecutive tiles form rings (single tiles first, then growing by 1.25x),
+// ring r's bound being 2u of its farthest member. A tile scans, in index order, the centroids whose
+// distance from c_a (float, with a margin for its rounding) is within its ring's bound: a superset of what
+// each of its points needs, in which the kernel finds the nearest with ties to the lowest index exactly as
+// a full scan would. Rings listing more than kListMax of all centroids scan all of them.
+constexpr double kListMax = 0.75;
+constexpr size_t kUBins = 256;
+
+// Writes to out the indices j (in increasing order) with q[j] <= hi; returns their number. q holds
+// blocks * 16 values (padding is +inf, never listed).
+size_t ListWithinGeneric(const float* q, size_t blocks, float hi, uint32_t* out) {
+  size_t m = 0;
+  for (size_t j = 0; j < blocks * kLanes; ++j)
+    if (q[j] <= hi) out[m++] = static_cast<uint32_t>(j);
+  return m;
+}
+
+#ifdef SDC_KMEANS_X86
+__attribute__((target("avx512f"))) size_t ListWithin512(const float* q, size_t blocks, float hi, uint32_t* out) {
+  const __m512 vhi = _mm512_set1_ps(hi);
+  __m512i j = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i step = _mm512_set1_epi32(16);
+  size_t m = 0;
+  for (size_t b = 0; b < blocks; ++b, j = _mm512_add_epi32(j, step)) {
+    const __m512 v = _mm512_loadu_ps(q + b * kLanes);
+    const __mmask16 in = _mm512_cmp_ps_mask(v, vhi, _CMP_LE_OQ);
+    _mm512_mask_compressstoreu_epi32(out + m, in, j);
+    m += static_cast<size_t>(__builtin_popcount(in));
+  }
+  return m;
+}
+
+size_t ListWithin(const float* q, size_t blocks, float hi, uint32_t* out) {
+  return CurrentIsa() == Isa::kAvx512 ? ListWithin512(q, blocks, hi, out) : ListWithinGeneric(q, blocks, hi, out);
+}
+#else
+size_t ListWithin(const float* q, size_t blocks, float hi, uint32_t* out) {
+  return ListWithinGeneric(q, blocks, hi, out);
+}
+#endif
+
 struct NeighborScratch {
-  std::vector<std::pair<float, uint32_t>> members;  // (u, point)
-  std::vector<std::pair<float, uint32_t>> cand;     // (q from c_a, centroid)
-  std::vector<float> q, pack, tile, centred;
-  std::vector<uint32_t> fallback;
+  std::vector<uint64_t> members;  // (bits of u) << 32 | position in the cluster
+  std::vector<float> u, q, bound, xt;
+  std::vector<size_t> bins;
+  std::vector<uint32_t> tile_ring, order;
 };
 
-void ReassignCluster(const ScanCtx& cx, const uint32_t* members, size_t count, uint32_t a, NeighborScratch& s) {
-  const Packed& pk = *cx.pack;
-  const size_t d = cx.d, stride = pk.stride();
-  const int P = cx.kern.tile;
+// members: the points of cluster a; rows: their coordinates, contiguous.
+void ReassignCluster(const ScanCtx& cx, const uint32_t* members, const float* rows, size_t count, uint32_t a,
+                     NeighborScratch& s) {
+  const ByDim& bd = *cx.bydim;
+  const size_t d = cx.d, k = cx.k, lanes = cx.kern.lanes;
   const float* ca = cx.centroids + static_cast<size_t>(a) * d;
-  s.members.resize(count);
+  // Members by u, coarsely: a stable counting sort on u quantised to kUBins levels (exact order within a
+  // level does not matter: each ring's bound is the largest u of its members).
+  s.u.resize(count);
   float umax = 0;
   for (size_t q = 0; q < count; ++q) {
-    const uint32_t i = members[q];
-    const float u = RoundUp(std::sqrt(Dist2(cx.x + static_cast<size_t>(i) * d, ca, d)));
-    s.members[q] = {u, i};
-    umax = std::max(umax, u);
+    s.u[q] = RoundUp(std::sqrt(Dist2(rows + q * d, ca, d)));
+    umax = std::max(umax, s.u[q]);
   }
-  std::sort(s.members.begin(), s.members.end());
+  const double scale = umax > 0 ? kUBins / static_cast<double>(umax) : 0.0;
+  auto bin = [&](float u) { return std::min<size_t>(kUBins - 1, static_cast<size_t>(u * scale)); };
+  s.bins.assign(kUBins + 1, 0);
+  for (size_t q = 0; q < count; ++q) ++s.bins[bin(s.u[q]) + 1];
+  for (size_t b = 1; b <= kUBins; ++b) s.bins[b] += s.bins[b - 1];
+  s.members.resize(count);
+  for (size_t q = 0; q < count; ++q)
+    s.members[s.bins[bin(s.u[q])]++] = static_cast<uint64_t>(std::bit_cast<uint32_t>(s.u[q])) << 32 | q;
+  auto local = [&](size_t q) { return static_cast<uint32_t>(s.members[q]); };  // position in members / rows
+  auto member_u = [&](size_t q) { return std::bit_cast<float>(static_cast<uint32_t>(s.members[q] >> 32)); };
 
-  // Candidates: centroids c with lower bound on |c - c_a| <= 2 umax, i.e.
-  // |c_a'|^2 + q(c) - slack <= (2 umax)^2.
-  s.centred.resize(d);
-  double a2 = 0;
-  for (size_t t = 0; t < d; ++t) {
-    s.centred[t] = ca[t] - pk.offset[t];
-    a2 += static_cast<double>(s.centred[t]) * s.centred[t];
-  }
-  const double slack = Slack(d, a2, pk.cmax2);
-  auto limit = [&](float u) {  // q threshold for points with distance u from c_a
-    const double r = 2.0 * static_cast<double>(u) * (1.0 + 0x1.0p-20);
-    return r * r - a2 + slack;
+  // The float squared distance from c_a of every centroid within 2u of it is at most limit(u).
+  const double margin = 1.0 + 2.0 * RelErr(d);
+  auto limit = [&](float u) {
+    const double r = 2.0 * static_cast<double>(u);
+    return RoundUp(r * r * margin);
   };
-  s.q.resize(pk.blocks * kLanes);
-  AllQ(s.centred.data(), pk, s.q.data());
-  const double qmax = limit(umax);
-  s.cand.clear();
-  for (size_t j = 0; j < pk.k; ++j)
-    if (static_cast<double>(s.q[j]) <= qmax) s.cand.push_back({s.q[j], static_cast<uint32_t>(j)});
-  std::sort(s.cand.begin(), s.cand.end());
-  const size_t nc = s.cand.size(), cblocks = (nc + kLanes - 1) / kLanes;
-  s.pack.assign(cblocks * stride, 0.0f);
-  for (size_t q = 0; q < cblocks * kLanes; ++q) {
-    float* blk = s.pack.data() + (q / kLanes) * stride;
-    const size_t lane = q % kLanes;
-    if (q >= nc) {
-      blk[lane] = kInf;
-      continue;
-    }
-    const uint32_t j = s.cand[q].second;
-    const float* src = pk.block(j / kLanes);
-    for (size_t t = 0; t <= d; ++t) blk[t * kLanes + lane] = src[t * kLanes + j % kLanes];
-  }
 
-  s.tile.resize(static_cast<size_t>(P) * d);
-  s.fallback.clear();
-  uint32_t bi[kMaxTile];
-  float bq[kMaxTile], sq[kMaxTile];
-  size_t m = 0;  // candidates needed so far (tiles come in increasing u)
-  for (size_t r = 0; r < count; r += P) {
-    const size_t np = std::min<size_t>(P, count - r);
-    const double lim = limit(s.members[r + np - 1].first);
-    while (m < nc && static_cast<double>(s.cand[m].first) <= lim) ++m;
-    for (int p = 0; p < P; ++p) {
-      const float* xi = cx.x + static_cast<size_t>(s.members[r + std::min<size_t>(p, np - 1)].second) * d;
-      for (size_t t = 0; t < d; ++t) s.tile[p * d + t] = xi[t] - pk.offset[t];
-    }
-    cx.kern.fn(s.tile.data(), d, s.pack.data(), (m + kLanes - 1) / kLanes, bi, bq, sq);
-    for (size_t p = 0; p < np; ++p) {
-      const uint32_t i = s.members[r + p].second;
-      if (sq[p] == bq[p] || bi[p] >= nc)
-        s.fallback.push_back(i);
-      else
-        cx.assign[i] = s.cand[bi[p]].second;
-    }
+  const size_t tiles = (count + lanes - 1) / lanes;
+  s.tile_ring.resize(tiles);
+  s.bound.clear();
+  for (size_t t = 0; t < tiles;) {
+    const size_t last = std::min(tiles - 1, t + t / 4);
+    for (size_t tt = t; tt <= last; ++tt) s.tile_ring[tt] = static_cast<uint32_t>(s.bound.size());
+    float u = 0;
+    for (size_t q = t * lanes; q < std::min(count, (last + 1) * lanes); ++q) u = std::max(u, member_u(q));
+    s.bound.push_back(limit(u));
+    t = last + 1;
   }
-  if (!s.fallback.empty()) ScanPoints(cx, s.fallback.data(), 0, s.fallback.size());
+  const size_t rings = s.bound.size();  // < 255 (tiles grow by 1.25x per ring)
+
+  // Per ring, the centroids within its bound, in index order; beyond kListMax * k of them, all centroids.
+  s.q.resize(bd.blocks * kLanes);
+  AllDist(ca, bd, s.q.data());
+  const size_t list_max = static_cast<size_t>(kListMax * static_cast<double>(k));
+  s.order.resize(bd.blocks * kLanes);
+  size_t ring = rings, listed = 0;
+  bool all = false;
+
+  s.xt.resize(lanes * d);
+  const float* tile_rows[kLanes];
+  uint32_t bi[kLanes];
+  for (size_t t = 0; t < tiles; ++t) {
+    if (!all && s.tile_ring[t] != ring) {
+      ring = s.tile_ring[t];
+      listed = ListWithin(s.q.data(), bd.blocks, s.bound[ring], s.order.data());
+      all = listed > list_max || listed == 0;
+    }
+    const size_t r0 = t * lanes, np = std::min(lanes, count - r0);
+    for (size_t p = 0; p < np; ++p) tile_rows[p] = rows + static_cast<size_t>(local(r0 + p)) * d;
+    FillTile(cx, tile_rows, np, s.xt.data());
+    if (all)
+      cx.kern.all(s.xt.data(), d, cx.centroids, nullptr, k, bi);
+    else
+      cx.kern.list(s.xt.data(), d, cx.centroids, s.order.data(), listed, bi);
+    for (size_t p = 0; p < np; ++p) cx.assign[members[local(r0 + p)]] = bi[p];
+  }
 }
-
 // ---------------------------------------------------------------------------------------------------------
 // Per-cluster statistics of an assignment: members bucketed by cluster in increasing point order, weighted
-// sums (double), weighted squared error against `centroids`, and the member of largest weighted error.
+// sums (double), weighted squared error against `centroids`, and the farthest member (ties: lowest index).
 struct ClusterStats {
   std::vector<uint64_t> start;  // k + 1
-  std::vector<uint32_t> perm;   // n
+  std::vector<uint32_t> perm;   // n: point at each grouped position
+  std::vector<float> xs, ws;    // the points (and weights, if any) in grouped order: contiguous per cluster
   std::vector<double> sum;      // k * d
   std::vector<double> weight, sse, far_err;
   std::vector<uint32_t> far_point;
 };
 
-void BucketByCluster(std::span<const uint32_t> assign, size_t k, ClusterStats* cs) {
+void BucketByCluster(const float* x, size_t d, std::span<const float> w, std::span<const uint32_t> assign, size_t k,
+                     ClusterStats* cs) {
   const size_t n = assign.size();
   // The bucketing is a stable sort by cluster: its result does not depend on how the points are chunked.
   const size_t chunks = std::max<size_t>(1, std::min<size_t>((n + 16383) / 16384, 4 * omp_get_max_threads()));
@@ -515,16 +581,24 @@ void BucketByCluster(std::span<const uint32_t> assign, size_t k, ClusterStats* c
     }
   }
   cs->start[k] = pos;
+  // Scattering the rows too (sequential reads, one write stream per cluster) lets every later pass read
+  // each cluster's points contiguously instead of gathering them.
   cs->perm.resize(n);
+  cs->xs.resize(n * d);
+  cs->ws.resize(w.size());
 #pragma omp parallel for schedule(static)
   for (int64_t c = 0; c < nch; ++c) {
     uint64_t* h = hist.data() + c * k;
-    for (size_t i = n * c / chunks; i < n * (c + 1) / chunks; ++i) cs->perm[h[assign[i]]++] = static_cast<uint32_t>(i);
+    for (size_t i = n * c / chunks; i < n * (c + 1) / chunks; ++i) {
+      const uint64_t q = h[assign[i]]++;
+      cs->perm[q] = static_cast<uint32_t>(i);
+      std::memcpy(cs->xs.data() + q * d, x + i * d, d * sizeof(float));
+      if (!w.empty()) cs->ws[q] = w[i];
+    }
   }
 }
 
-void AccumulateClusters(const float* x, size_t d, std::span<const float> w, const float* centroids, size_t k,
-                        ClusterStats* cs) {
+void AccumulateClusters(size_t d, const float* centroids, size_t k, ClusterStats* cs) {
   cs->sum.assign(k * d, 0.0);
   cs->weight.assign(k, 0.0);
   cs->sse.assign(k, 0.0);
@@ -538,14 +612,13 @@ void AccumulateClusters(const float* x, size_t d, std::span<const float> w, cons
     double W = 0, E = 0, far = -1;
     uint32_t far_i = 0;
     for (uint64_t q = cs->start[j]; q < cs->start[j + 1]; ++q) {
-      const uint32_t i = cs->perm[q];
-      const float* xi = x + static_cast<size_t>(i) * d;
-      const double wi = w.empty() ? 1.0 : static_cast<double>(w[i]);
+      const float* xi = cs->xs.data() + q * d;
+      const double wi = cs->ws.empty() ? 1.0 : static_cast<double>(cs->ws[q]);
       const double e = Dist2(xi, c, d);
       for (size_t t = 0; t < d; ++t) sum[t] += wi * static_cast<double>(xi[t]);
       W += wi;
       E += wi * e;
-      if (wi * e > far) far = wi * e, far_i = i;
+      if (e > far) far = e, far_i = cs->perm[q];
     }
     cs->weight[j] = W;
     cs->sse[j] = E;
@@ -560,12 +633,12 @@ double TotalError(const ClusterStats& cs) {
   return e;
 }
 
-// Donor order for re-seeding: clusters whose worst point has positive weighted error, by decreasing
-// cluster error (ties: lowest index).
+// Donor order for re-seeding: clusters of at least two points whose farthest point is not on the centroid,
+// by decreasing weighted error (ties: lowest index).
 std::vector<uint32_t> Donors(const ClusterStats& cs) {
   std::vector<uint32_t> donors;
   for (size_t j = 0; j < cs.sse.size(); ++j)
-    if (cs.far_err[j] > 0) donors.push_back(static_cast<uint32_t>(j));
+    if (cs.far_err[j] > 0 && cs.start[j + 1] - cs.start[j] >= 2) donors.push_back(static_cast<uint32_t>(j));
   std::stable_sort(donors.begin(), donors.end(), [&](uint32_t a, uint32_t b) { return cs.sse[a] > cs.sse[b]; });
   return donors;
 }
@@ -573,80 +646,181 @@ std::vector<uint32_t> Donors(const ClusterStats& cs) {
 // ---------------------------------------------------------------------------------------------------------
 // Seeding.
 
-// k-means++ over a uniform sample: each next centre is drawn with probability proportional to
-// weight * (squared distance to the nearest centre chosen so far). Sums run over fixed chunks of the
-// sample in double, so the draw does not depend on the thread count.
+inline float Dist2F(const float* a, const float* b, size_t d) {
+  float s = 0;
+  for (size_t t = 0; t < d; ++t) {
+    const float v = a[t] - b[t];
+    s += v * v;
+  }
+  return s;
+}
+
+// k-means++ over a uniform sample of at most kPlusPlusSamplePerCentroid * k points: each next centre is
+// drawn with probability proportional to weight * (squared distance to the nearest centre so far).
+// Sequential, so the draws cannot depend on threads, and pruned with the triangle inequality: sample
+// points are kept in buckets by nearest centre (stored contiguously), sorted by decreasing distance; a
+// point at squared distance D from its centre c_b cannot get nearer to a new centre c unless
+// |c - c_b|^2 < 4D, so a bucket is visited only down to the first point that fails this.
+struct SeedBucket {
+  size_t d = 0;
+  std::vector<float> x, dmin, w;  // x: size * d
+  std::vector<uint32_t> id;       // sample index (for the deterministic order of equal distances)
+  double sum = 0;                 // sum of w * dmin, in list order
+  size_t size() const { return id.size(); }
+  void Push(const float* xi, float dm, float wi, uint32_t i) {
+    x.insert(x.end(), xi, xi + d);
+    dmin.push_back(dm);
+    w.push_back(wi);
+    id.push_back(i);
+  }
+  void Resize(size_t s) {
+    x.resize(s * d);
+    dmin.resize(s);
+    w.resize(s);
+    id.resize(s);
+  }
+  void Shrink() {
+    x.shrink_to_fit();
+    dmin.shrink_to_fit();
+    w.shrink_to_fit();
+    id.shrink_to_fit();
+  }
+  void Sum() {
+    sum = 0;
+    for (size_t q = 0; q < size(); ++q) sum += static_cast<double>(w[q]) * dmin[q];
+  }
+  // Sorts by decreasing dmin, then increasing sample index.
+  void Sort() {
+    std::vector<uint32_t> perm(size());
+    for (size_t q = 0; q < perm.size(); ++q) perm[q] = static_cast<uint32_t>(q);
+    std::sort(perm.begin(), perm.end(),
+              [&](uint32_t a, uint32_t b) { return dmin[a] > dmin[b] || (dmin[a] == dmin[b] && id[a] < id[b]); });
+    SeedBucket s;
+    s.d = d;
+    s.x.resize(x.size());
+    s.dmin.resize(size());
+    s.w.resize(size());
+    s.id.resize(size());
+    for (size_t q = 0; q < perm.size(); ++q) {
+      std::memcpy(s.x.data() + q * d, x.data() + static_cast<size_t>(perm[q]) * d, d * sizeof(float));
+      s.dmin[q] = dmin[perm[q]];
+      s.w[q] = w[perm[q]];
+      s.id[q] = id[perm[q]];
+    }
+    x.swap(s.x);
+    dmin.swap(s.dmin);
+    w.swap(s.w);
+    id.swap(s.id);
+  }
+};
+
 void SeedPlusPlus(const float* x, size_t n, size_t d, std::span<const float> w, size_t k, Rng& rng,
                   std::vector<float>* centroids) {
   const std::vector<uint32_t> sample = SampleIndices(n, std::min(n, kPlusPlusSamplePerCentroid * k), rng);
   const size_t m = sample.size();
-  std::vector<float> xs(d * m), ws(m), dmin(m, kInf);  // coordinates stored by dimension (vectorises)
-  for (size_t i = 0; i < m; ++i) {
-    for (size_t t = 0; t < d; ++t) xs[t * m + i] = x[static_cast<size_t>(sample[i]) * d + t];
-    ws[i] = w.empty() ? 1.0f : w[sample[i]];
-  }
-  const size_t chunks = (m + kSeedChunk - 1) / kSeedChunk;
-  std::vector<double> csum(chunks);
+  std::vector<SeedBucket> buckets;
+  buckets.reserve(k);
+  std::vector<float> cbyd(d * k);           // centres by dimension, for the centre-to-centre distances
+  std::vector<float> cc(k), c(d), maxd(k);  // maxd: a bucket's largest dmin (-1 when empty)
   centroids->assign(k * d, 0.0f);
 
-  // Draws a sample index with probability proportional to ws[i] * val(i); -1 when the total is zero.
-  auto draw = [&](auto&& val) -> int64_t {
+  // First centre: proportional to the weights.
+  size_t first = m - 1;
+  {
     double total = 0;
-    for (double v : csum) total += v;
-    if (!(total > 0) || !std::isfinite(total)) return -1;
-    double r = rng.Uniform() * total;
-    size_t c = 0, clast = chunks - 1;
-    while (!(csum[clast] > 0)) --clast;  // exists: total > 0
-    while (c < clast && r >= csum[c]) r -= csum[c++];
-    int64_t last = -1;
+    for (size_t i = 0; i < m; ++i) total += w.empty() ? 1.0 : w[sample[i]];
+    const double r = rng.Uniform() * total;
     double run = 0;
-    for (size_t i = c * kSeedChunk; i < std::min(m, (c + 1) * kSeedChunk); ++i) {
-      const double p = static_cast<double>(ws[i]) * val(i);
+    for (size_t i = 0; i < m; ++i) {
+      const float wi = w.empty() ? 1.0f : w[sample[i]];
+      run += wi;
+      if (wi > 0 && run > r) {
+        first = i;
+        break;
+      }
+    }
+  }
+  std::memcpy(c.data(), x + static_cast<size_t>(sample[first]) * d, d * sizeof(float));
+  for (size_t j = 0;; ++j) {
+    std::memcpy(centroids->data() + j * d, c.data(), d * sizeof(float));
+    for (size_t t = 0; t < d; ++t) cbyd[t * k + j] = c[t];
+    SeedBucket nb;
+    nb.d = d;
+    if (j == 0) {
+      for (size_t i = 0; i < m; ++i) {
+        const float* xi = x + static_cast<size_t>(sample[i]) * d;
+        nb.Push(xi, Dist2F(xi, c.data(), d), w.empty() ? 1.0f : w[sample[i]], static_cast<uint32_t>(i));
+      }
+    } else {
+      std::fill(cc.begin(), cc.begin() + j, 0.0f);
+      for (size_t t = 0; t < d; ++t) {
+        const float* ct = cbyd.data() + t * k;
+        for (size_t b = 0; b < j; ++b) {
+          const float v = ct[b] - c[t];
+          cc[b] += v * v;
+        }
+      }
+      for (size_t b = 0; b < j; ++b) {
+        // A point with dmin <= |c - c_b|^2 / 4 cannot move (margin for the float rounding).
+        const float lim = static_cast<float>(static_cast<double>(cc[b]) * (0.25 * (1.0 - 1e-5)));
+        if (maxd[b] <= lim) continue;
+        SeedBucket& bk = buckets[b];
+        size_t q = 0, kept = 0;
+        for (; q < bk.size() && bk.dmin[q] > lim; ++q) {
+          const float* xq = bk.x.data() + q * d;
+          const float e = Dist2F(xq, c.data(), d);
+          if (e < bk.dmin[q]) {
+            nb.Push(xq, e, bk.w[q], bk.id[q]);
+          } else {
+            if (kept != q) {
+              std::memmove(bk.x.data() + kept * d, xq, d * sizeof(float));
+              bk.dmin[kept] = bk.dmin[q];
+              bk.w[kept] = bk.w[q];
+              bk.id[kept] = bk.id[q];
+            }
+            ++kept;
+          }
+        }
+        if (kept == q) continue;  // nothing moved
+        const size_t tail = bk.size() - q;
+        std::memmove(bk.x.data() + kept * d, bk.x.data() + q * d, tail * d * sizeof(float));
+        std::memmove(bk.dmin.data() + kept, bk.dmin.data() + q, tail * sizeof(float));
+        std::memmove(bk.w.data() + kept, bk.w.data() + q, tail * sizeof(float));
+        std::memmove(bk.id.data() + kept, bk.id.data() + q, tail * sizeof(uint32_t));
+        bk.Resize(kept + tail);
+        if (bk.size() < bk.id.capacity() / 4) bk.Shrink();
+        bk.Sum();
+        maxd[b] = bk.size() ? bk.dmin[0] : -1.0f;
+      }
+    }
+    nb.Sort();
+    nb.Sum();
+    maxd[j] = nb.size() ? nb.dmin[0] : -1.0f;
+    buckets.push_back(std::move(nb));
+    if (j + 1 == k) break;
+
+    // Next centre: bucket by bucket, then point by point within the bucket.
+    double total = 0;
+    for (const SeedBucket& b : buckets) total += b.sum;
+    if (!(total > 0)) {  // every sample point is already a centre
+      std::memcpy(c.data(), x + static_cast<size_t>(sample[rng.Below(m)]) * d, d * sizeof(float));
+      continue;
+    }
+    double r = rng.Uniform() * total;
+    size_t b = 0, blast = buckets.size() - 1;
+    while (!(buckets[blast].sum > 0)) --blast;
+    while (b < blast && r >= buckets[b].sum) r -= buckets[b++].sum;
+    const SeedBucket& bk = buckets[b];
+    double run = 0;
+    size_t pick = 0;
+    for (size_t q = 0; q < bk.size(); ++q) {
+      const double p = static_cast<double>(bk.w[q]) * bk.dmin[q];
       if (p <= 0) continue;
-      last = static_cast<int64_t>(i);
+      pick = q;
       run += p;
       if (run > r) break;
     }
-    return last;
-  };
-  auto chunk_sum = [&](size_t c, auto&& val) {
-    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    const size_t lo = c * kSeedChunk, hi = std::min(m, lo + kSeedChunk);
-    size_t i = lo;
-    for (; i + 8 <= hi; i += 8)
-      for (size_t l = 0; l < 8; ++l) acc[l] += static_cast<double>(ws[i + l]) * val(i + l);
-    for (size_t l = 0; i < hi; ++i, ++l) acc[l] += static_cast<double>(ws[i]) * val(i);
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-  };
-
-  auto one = [](size_t) { return 1.0; };
-  for (size_t c = 0; c < chunks; ++c) csum[c] = chunk_sum(c, one);
-  int64_t pick = draw(one);
-  if (pick < 0) pick = static_cast<int64_t>(rng.Below(m));
-  auto dval = [&](size_t i) { return static_cast<double>(dmin[i]); };
-  for (size_t j = 0;; ++j) {
-    float* cj = centroids->data() + j * d;
-    for (size_t t = 0; t < d; ++t) cj[t] = xs[t * m + static_cast<size_t>(pick)];
-    if (j + 1 == k) break;
-#pragma omp parallel for schedule(static)
-    for (int64_t cc = 0; cc < static_cast<int64_t>(chunks); ++cc) {
-      const size_t lo = static_cast<size_t>(cc) * kSeedChunk, len = std::min(m, lo + kSeedChunk) - lo;
-      float acc[kSeedChunk];
-      std::fill(acc, acc + len, 0.0f);
-      for (size_t t = 0; t < d; ++t) {
-        const float* xt = xs.data() + t * m + lo;
-        const float ct = cj[t];
-        for (size_t i = 0; i < len; ++i) {
-          const float v = xt[i] - ct;
-          acc[i] += v * v;
-        }
-      }
-      float* dm = dmin.data() + lo;
-      for (size_t i = 0; i < len; ++i) dm[i] = std::min(dm[i], acc[i]);
-      csum[cc] = chunk_sum(static_cast<size_t>(cc), dval);
-    }
-    pick = draw(dval);
-    if (pick < 0) pick = static_cast<int64_t>(rng.Below(m));  // every sample point is already a centre
+    std::memcpy(c.data(), bk.x.data() + pick * d, d * sizeof(float));
   }
 }
 
@@ -659,7 +833,36 @@ void SeedRandom(const float* x, size_t n, size_t d, size_t k, Rng& rng, std::vec
 
 // ---------------------------------------------------------------------------------------------------------
 
-Status CheckInput(std::span<const float> x, size_t d, std::span<const float> weights, const KMeansOptions& opt,
+
+// After the last assignment: every empty cluster takes the farthest point of a different donor (the rule of
+// the iterations), then every point is assigned again by a full scan; repeated while that leaves a cluster
+// empty and donors remain (a few rounds at most: a re-seeded centroid sits on a point no other centroid
+// holds, so it keeps at least that point).
+void FillEmptyClusters(const ScanCtx& cx, size_t n, std::span<const float> w, std::vector<float>* centroids,
+                       std::vector<uint32_t>* assign, ClusterStats* cs) {
+  const size_t d = cx.d, k = cx.k;
+  for (int round = 0; round < 16; ++round) {
+    std::vector<uint32_t> donors;
+    bool have_donors = false, filled = false;
+    size_t used = 0;
+    for (size_t j = 0; j < k; ++j) {
+      if (cs->start[j] != cs->start[j + 1]) continue;
+      if (!have_donors) donors = Donors(*cs), have_donors = true;
+      if (used >= donors.size()) break;
+      const uint32_t p = cs->far_point[donors[used++]];
+      std::memcpy(centroids->data() + j * d, cx.x + static_cast<size_t>(p) * d, d * sizeof(float));
+      filled = true;
+    }
+    if (!filled) return;
+    ScanAll(cx, n);
+    BucketByCluster(cx.x, d, w, *assign, k, cs);
+    AccumulateClusters(d, centroids->data(), k, cs);
+  }
+}
+
+}  // namespace
+
+Status KMeansCheckInput(std::span<const float> x, size_t d, std::span<const float> weights, const KMeansOptions& opt,
                   double* total_weight) {
   SDC_CHECK(d >= 1, StatusCode::kInvalidArgument, "kmeans: dimension must be at least 1");
   SDC_CHECK(x.size() % d == 0, StatusCode::kInvalidArgument, "kmeans: data size is not a multiple of the dimension");
@@ -687,55 +890,6 @@ Status CheckInput(std::span<const float> x, size_t d, std::span<const float> wei
   return Status::Ok();
 }
 
-std::vector<float> DataMean(const float* x, size_t n, size_t d) {
-  // Fixed chunks, combined in order: deterministic. Only used to centre coordinates.
-  constexpr size_t kChunk = 65536;
-  const size_t chunks = (n + kChunk - 1) / kChunk;
-  std::vector<double> part(chunks * d, 0.0);
-#pragma omp parallel for schedule(static)
-  for (int64_t c = 0; c < static_cast<int64_t>(chunks); ++c)
-    for (size_t i = c * kChunk; i < std::min(n, (c + 1) * kChunk); ++i)
-      for (size_t t = 0; t < d; ++t) part[c * d + t] += x[i * d + t];
-  std::vector<float> mean(d);
-  for (size_t t = 0; t < d; ++t) {
-    double s = 0;
-    for (size_t c = 0; c < chunks; ++c) s += part[c * d + t];
-    mean[t] = static_cast<float>(s / static_cast<double>(n));
-  }
-  return mean;
-}
-
-// After the last assignment: give every empty cluster the worst point of the cluster with the largest
-// error, then move to it every point that is now at least as near (exact distances; ties to the lower
-// index), and repeat until no cluster is empty or no cluster has a point with positive error left.
-void FillEmptyClusters(const float* x, size_t n, size_t d, std::span<const float> w, size_t k,
-                       std::vector<float>* centroids, std::vector<uint32_t>* assign, ClusterStats* cs) {
-  for (size_t round = 0; round < k; ++round) {
-    size_t empty = k;
-    for (size_t j = 0; j < k && empty == k; ++j)
-      if (cs->start[j] == cs->start[j + 1]) empty = j;
-    if (empty == k) return;
-    const std::vector<uint32_t> donors = Donors(*cs);
-    if (donors.empty()) return;
-    const uint32_t p = cs->far_point[donors[0]];
-    float* c = centroids->data() + empty * d;
-    std::memcpy(c, x + static_cast<size_t>(p) * d, d * sizeof(float));
-    const std::vector<float>& cen = *centroids;
-    uint32_t* a = assign->data();
-#pragma omp parallel for schedule(static)
-    for (int64_t ii = 0; ii < static_cast<int64_t>(n); ++ii) {
-      const size_t i = static_cast<size_t>(ii);
-      const double e = Dist2(x + i * d, c, d);
-      const double cur = Dist2(x + i * d, cen.data() + static_cast<size_t>(a[i]) * d, d);
-      if (e < cur || (e == cur && empty < a[i])) a[i] = static_cast<uint32_t>(empty);
-    }
-    BucketByCluster(*assign, k, cs);
-    AccumulateClusters(x, d, w, centroids->data(), k, cs);
-  }
-}
-
-}  // namespace
-
 void AssignNearest(std::span<const float> x, size_t d, std::span<const float> centroids, std::span<uint32_t> assign,
                    std::span<float> dist2) {
   if (d == 0) return;
@@ -745,25 +899,31 @@ void AssignNearest(std::span<const float> x, size_t d, std::span<const float> ce
     std::fill(dist2.begin(), dist2.end(), kInf);
     return;
   }
-  // Centre on the centroid mean (near the data's mean) to keep |c|^2 - 2 x.c well conditioned.
-  const std::vector<float> mean = DataMean(centroids.data(), k, d);
-  Packed pack;
-  Pack(centroids.data(), k, d, mean, &pack);
   ScanCtx cx;
   cx.x = x.data();
   cx.d = d;
   cx.centroids = centroids.data();
-  cx.pack = &pack;
-  cx.kern = SelectKernel<false>(d);
+  cx.k = k;
+  cx.kern = SelectKernels(d);
   cx.assign = assign.data();
   cx.dist2 = dist2.empty() ? nullptr : dist2.data();
   ScanAll(cx, n);
 }
 
+void KMeansSeeds(std::span<const float> x, size_t d, std::span<const float> weights, const KMeansOptions& opt,
+                 std::vector<float>* centroids) {
+  Rng rng{opt.seed};
+  const size_t n = x.size() / d, k = static_cast<size_t>(opt.k);
+  if (opt.init == KMeansOptions::Init::kPlusPlus)
+    SeedPlusPlus(x.data(), n, d, weights, k, rng, centroids);
+  else
+    SeedRandom(x.data(), n, d, k, rng, centroids);
+}
+
 Status KMeans(std::span<const float> x, size_t d, std::span<const float> weights, const KMeansOptions& opt,
               KMeansResult* out) {
   double total_weight = 0;
-  SDC_RETURN_IF_ERROR(CheckInput(x, d, weights, opt, &total_weight));
+  SDC_RETURN_IF_ERROR(KMeansCheckInput(x, d, weights, opt, &total_weight));
   const size_t n = x.size() / d, k = static_cast<size_t>(opt.k);
   const double norm = 1.0 / (total_weight * static_cast<double>(d));
   const float* xp = x.data();
@@ -776,40 +936,34 @@ Status KMeans(std::span<const float> x, size_t d, std::span<const float> weights
     r.centroids.assign(k * d, 0.0f);
     std::copy(x.begin(), x.end(), r.centroids.begin());
     AssignNearest(x, d, std::span<const float>(r.centroids.data(), n * d), r.assign, {});
-    BucketByCluster(r.assign, k, &cs);
-    AccumulateClusters(xp, d, weights, r.centroids.data(), k, &cs);
+    BucketByCluster(xp, d, weights, r.assign, k, &cs);
+    AccumulateClusters(d, r.centroids.data(), k, &cs);
     r.mse = TotalError(cs) * norm;
     if (opt.progress) opt.progress(0, r.mse);
     *out = std::move(r);
     return Status::Ok();
   }
 
-  Rng rng{opt.seed};
   std::vector<float> c;
-  if (opt.init == KMeansOptions::Init::kPlusPlus)
-    SeedPlusPlus(xp, n, d, weights, k, rng, &c);
-  else
-    SeedRandom(xp, n, d, k, rng, &c);
+  KMeansSeeds(x, d, weights, opt, &c);
 
-  const std::vector<float> mean = DataMean(xp, n, d);
-  Packed pack;
-  Pack(c.data(), k, d, mean, &pack);
+  ByDim bydim;
   ScanCtx cx;
   cx.x = xp;
   cx.d = d;
   cx.centroids = c.data();
-  cx.pack = &pack;
-  cx.kern = SelectKernel<false>(d);
+  cx.k = k;
+  cx.bydim = &bydim;
+  cx.kern = SelectKernels(d);
   cx.assign = r.assign.data();
   ScanAll(cx, n);
-  cx.kern = SelectKernel<true>(d);  // the pruned passes need the second least q
 
   std::vector<float> next(k * d);
   for (int it = 0;; ++it) {
-    BucketByCluster(r.assign, k, &cs);
-    AccumulateClusters(xp, d, weights, c.data(), k, &cs);
+    BucketByCluster(xp, d, weights, r.assign, k, &cs);
+    AccumulateClusters(d, c.data(), k, &cs);
     if (it == opt.iterations) {
-      FillEmptyClusters(xp, n, d, weights, k, &c, &r.assign, &cs);
+      FillEmptyClusters(cx, n, weights, &c, &r.assign, &cs);
       r.mse = TotalError(cs) * norm;
       r.iterations_run = it;
       if (opt.progress) opt.progress(it, r.mse);
@@ -842,7 +996,7 @@ Status KMeans(std::span<const float> x, size_t d, std::span<const float> weights
     }
     c.swap(next);
     cx.centroids = c.data();
-    Pack(c.data(), k, d, mean, &pack);
+    MakeByDim(c.data(), k, d, &bydim);
 #pragma omp parallel
     {
       NeighborScratch s;
@@ -850,7 +1004,9 @@ Status KMeans(std::span<const float> x, size_t d, std::span<const float> weights
       for (int64_t jj = 0; jj < static_cast<int64_t>(k); ++jj) {
         const size_t j = static_cast<size_t>(jj);
         const size_t count = cs.start[j + 1] - cs.start[j];
-        if (count > 0) ReassignCluster(cx, cs.perm.data() + cs.start[j], count, static_cast<uint32_t>(j), s);
+        if (count > 0)
+          ReassignCluster(cx, cs.perm.data() + cs.start[j], cs.xs.data() + cs.start[j] * d, count,
+                          static_cast<uint32_t>(j), s);
       }
     }
   }

@@ -1,27 +1,29 @@
 // Deterministic multi-threaded k-means (Lloyd) for codebook training.
 //
 // Same input, options and machine give bit-identical output for any OpenMP thread count:
-//  * assignment is computed per point, in an order that does not depend on the thread;
+//  * each point's assignment is computed from that point, its cluster and the centroids only, never from
+//    how points are split between threads;
 //  * centroid sums are taken per cluster over its points in increasing point order (the points are first
 //    stably bucketed by cluster), accumulated in double;
 //  * argmin ties go to the lowest centroid index;
-//  * seeding uses a splitmix64 generator seeded by KMeansOptions::seed.
+//  * seeding is sequential, driven by a splitmix64 generator seeded by KMeansOptions::seed.
 // Results may differ between CPUs (the distance kernel is chosen at run time: AVX-512, AVX2+FMA or
-// portable code), never between thread counts.
+// portable code; SDC_KMEANS_ISA=avx2|generic forces a lower one), never between thread counts.
 //
-// Assignment uses ||c||^2 - 2 x.c (+ ||x||^2) computed by a register-blocked kernel over a tile of points
-// and 16 centroids at a time (coordinates centred on the data mean to keep the cancellation small), and
-// Hamerly's bounds (one upper bound per point, one lower bound on the second-nearest distance, and half
-// the distance from each centroid to its nearest neighbour) to skip points whose assignment cannot change.
-// Reported distances and errors are recomputed exactly as sum (x - c)^2 for the chosen centroid.
+// Distances are computed directly, sum_t (x_t - c_t)^2 in float, by a kernel that holds 16 points (one per
+// SIMD lane) and runs over the centroids: the rounding error is relative to the distance itself (unlike the
+// GEMM form |c|^2 - 2 x.c), and the subtractions run beside the FMAs. The first assignment scans every
+// centroid. After each update, a point of cluster a with u = |x - c_a| can only move to a centroid within 2u
+// of c_a (triangle inequality), so each cluster's members, sorted by u, are scanned in tiles against the
+// centroids near c_a only, in index order (a tile that would need most centroids scans all); the result is
+// the one a full scan gives. Reported distances and errors are recomputed as sum (x - c)^2 in double.
 //
-// Empty clusters: after each assignment, clusters that received no point (or only zero-weight points
-// with no point at all) are re-seeded in increasing index order, each with the point of largest weighted
-// error w * |x - c|^2 of the not-yet-used cluster with the largest weighted error (a cluster donates at
-// most one point per iteration; ties to the lowest index). After the last iteration the same rule is
-// applied with an exact reassignment towards each re-seeded centroid, so when the data holds at least k
-// distinct points no returned cluster is empty. Clusters holding only zero-weight points keep their
-// previous centroid.
+// Empty clusters: after each assignment, clusters that received no point are re-seeded in increasing
+// index order, each with the farthest point of a different donor cluster (a cluster of at least two points,
+// in decreasing order of weighted error, ties to the lowest index; a cluster donates at most one point per
+// iteration). After the last iteration the same rule runs once more with an exact reassignment towards
+// each re-seeded centroid, so when the data holds at least k distinct points no returned cluster is empty.
+// Clusters whose points all have zero weight keep their previous centroid.
 #pragma once
 
 #include <cstddef>
@@ -47,11 +49,11 @@ struct KMeansOptions {
   std::function<void(int, double)> progress;
 };
 
-inline constexpr size_t kPlusPlusSamplePerCentroid = 64;
+inline constexpr size_t kPlusPlusSamplePerCentroid = 16;
 
 struct KMeansResult {
   std::vector<float> centroids;  // k * d (k >= n: the first n are the points in order, the rest zero)
-  std::vector<uint32_t> assign;  // n: index of the nearest centroid (ties: lowest index)
+  std::vector<uint32_t> assign;  // n: nearest centroid by q (float rounding aside: exact); ties: lowest index
   double mse = 0;                // sum_i w_i |x_i - c(i)|^2 / (d * sum_i w_i); w = 1 when unweighted
   int iterations_run = 0;        // updates done (< iterations when a fixed point was reached first)
 };
@@ -66,5 +68,15 @@ Status KMeans(std::span<const float> x, size_t d, std::span<const float> weights
 // hold n entries; dist2 may be empty.
 void AssignNearest(std::span<const float> x, size_t d, std::span<const float> centroids, std::span<uint32_t> assign,
                    std::span<float> dist2);
+
+// The input checks of KMeans (shared with the GPU driver, so both refuse the same inputs with the same
+// messages); sets the total weight (n when unweighted).
+Status KMeansCheckInput(std::span<const float> x, size_t d, std::span<const float> weights, const KMeansOptions& opt,
+                        double* total_weight);
+
+// The initial centroids KMeans starts from for (x, d, weights, opt) when opt.k < n (k * d values), for other
+// back ends that must start where the CPU does. Inputs as checked by KMeans.
+void KMeansSeeds(std::span<const float> x, size_t d, std::span<const float> weights, const KMeansOptions& opt,
+                 std::vector<float>* centroids);
 
 }  // namespace sdc

@@ -45,7 +45,8 @@ struct EncodeOptions {
   std::vector<AssetInput> assets;
   uint32_t alignment = 0;
   // Codebook method: bank shape and search. Banks are shared by every codebook-coded tensor unless
-  // `per_tensor_banks` (the independent-codebook baseline of the research note).
+  // `per_tensor_banks` (the independent-codebook baseline of the research note). `codebook.device`
+  // (Device::kCpu by default; encoder/device.h) is where k-means, assignment and beam search run.
   CodebookSearch codebook;
   bool per_tensor_banks = false;
   double lambda = 0.0;                               // entropy penalty without a budget

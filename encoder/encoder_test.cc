@@ -15,6 +15,7 @@
 
 #include "decoder/decoder.h"
 #include "report/report.h"
+#include "tests/encoder_test_util.h"
 #include "tests/test_util.h"
 
 namespace sdc {
@@ -24,24 +25,10 @@ static void PrintTo(DType t, std::ostream* os) { *os << DTypeName(t); }
 
 namespace {
 
-struct Owned {
-  std::string name;
-  DType dtype;
-  std::vector<uint64_t> shape;
-  std::vector<uint8_t> data;
-};
-
-SafetensorsFile View(const std::vector<Owned>& ts, std::map<std::string, std::string> metadata = {}) {
-  SafetensorsFile f;
-  for (const Owned& t : ts) f.tensors.push_back({t.name, t.dtype, t.shape, t.data});
-  f.metadata = std::move(metadata);
-  return f;
-}
-
-Owned GaussianTensor(const std::string& name, DType dtype, std::vector<uint64_t> shape, uint64_t seed,
-                     double sigma = 1.0) {
-  return {name, dtype, shape, test::FloatsAs(dtype, test::Gaussian(test::Numel(shape), seed, sigma))};
-}
+using test::GaussianTensor;
+using test::Owned;
+using test::SectionRaw;
+using test::View;
 
 EncodeOptions Options(int bits = 6, uint32_t group = 0) {
   EncodeOptions o;
@@ -56,26 +43,6 @@ EncodeResult EncodeOk(const std::vector<Owned>& ts, const EncodeOptions& o) {
   Status s = Encode(View(ts), o, &r);
   EXPECT_TRUE(s.ok()) << s.ToString();
   return r;
-}
-
-// The raw bytes of section i: stored hash checked here, zstd decoded with libzstd directly; other entropy
-// codecs (rANS) through the container's section reader.
-std::vector<uint8_t> SectionRaw(const Container& c, uint32_t i) {
-  const fb::Section& s = c.section(i);
-  const std::span<const uint8_t> stored = c.StoredBytes(i);
-  EXPECT_EQ(test::Hash(stored), s.xxh64()) << "section " << i;
-  if (s.codec() == fb::Codec::Raw) return std::vector<uint8_t>(stored.begin(), stored.end());
-  std::vector<uint8_t> raw(s.raw_size());
-  if (s.codec() != fb::Codec::Zstd) {
-    Status st = c.ReadSection(i, &raw);
-    EXPECT_TRUE(st.ok()) << st.ToString();
-    EXPECT_EQ(raw.size(), s.raw_size()) << "section " << i;
-    return raw;
-  }
-  const size_t n = ZSTD_decompress(raw.data(), raw.size(), stored.data(), stored.size());
-  EXPECT_FALSE(ZSTD_isError(n)) << "section " << i;
-  EXPECT_EQ(n, s.raw_size()) << "section " << i;
-  return raw;
 }
 
 // What tensor i must decode to, re-derived from its sections with the reference rules.

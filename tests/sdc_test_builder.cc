@@ -7,6 +7,7 @@
 
 #include "format/checksum.h"
 #include "format/endian.h"
+#include "format/rans_codec.h"
 #include "format/zstd_codec.h"
 #include "tests/test_util.h"
 
@@ -52,6 +53,11 @@ uint32_t FileBuilder::AddSection(fb::SectionKind kind, std::span<const uint8_t> 
   if (codec == fb::Codec::Zstd) {
     p.stored = ZstdCompress(raw, 3);
     EXPECT_FALSE(raw.size() > 0 && p.stored.empty()) << "zstd failed";
+  } else if (codec == fb::Codec::Rans8 || codec == fb::Codec::Rans16) {
+    const int width = codec == fb::Codec::Rans8 ? 1 : 2;
+    EXPECT_EQ(raw.size() % width, 0u) << "rans16 needs an even raw size";
+    p.stored = RansEncode(raw, width);
+    EXPECT_FALSE(raw.size() > 0 && p.stored.empty()) << "rans failed";
   } else {
     p.stored.assign(raw.begin(), raw.end());
   }
@@ -128,6 +134,71 @@ void FileBuilder::AddAsset(const std::string& name, std::span<const uint8_t> byt
   a->name = name;
   a->data = AddSection(fb::SectionKind::Asset, bytes, codec);
   manifest_.assets.push_back(std::move(a));
+}
+
+uint32_t FileBuilder::AddBank(std::span<const uint8_t> entries, uint32_t k, uint32_t dim, DType entry_dtype,
+                              fb::Codec codec) {
+  auto bank = std::make_unique<fb::BankT>();
+  bank->data = AddSection(fb::SectionKind::Bank, entries, codec);
+  bank->k = k;
+  bank->dim = static_cast<uint8_t>(dim);
+  bank->entry_dtype = static_cast<fb::DType>(entry_dtype);
+  manifest_.banks.push_back(std::move(bank));
+  banks_.push_back(RefBankOf(entries, k, dim, entry_dtype));
+  return static_cast<uint32_t>(manifest_.banks.size() - 1);
+}
+
+uint32_t FileBuilder::AddBankValues(std::span<const float> values, uint32_t k, uint32_t dim, DType entry_dtype,
+                                    fb::Codec codec) {
+  return AddBank(FloatsAs(entry_dtype, values), k, dim, entry_dtype, codec);
+}
+
+std::vector<uint8_t> FileBuilder::ReferenceCodebook(DType dtype, const std::vector<uint64_t>& shape,
+                                                    const CodebookSpec& spec) const {
+  const uint64_t cols = shape.empty() ? 1 : shape.back();
+  uint64_t rows = 1;
+  for (size_t i = 0; i + 1 < shape.size(); ++i) rows *= shape[i];
+  std::vector<const RefBank*> banks;
+  for (uint32_t b : spec.banks) {
+    if (b >= banks_.size()) return {};
+    banks.push_back(&banks_[b]);
+  }
+  const RefResidual residual{spec.residual_count, spec.positions, spec.values, spec.step};
+  std::vector<uint8_t> out;
+  if (!RefDequantizeCodebook(rows, cols, spec.dim, banks, spec.coefficients, spec.group_size, spec.scale_dtype,
+                             spec.scales, spec.indices, spec.residual ? &residual : nullptr, dtype, &out))
+    return {};
+  return out;
+}
+
+fb::TensorT& FileBuilder::AddCodebookTensor(const std::string& name, DType dtype, std::vector<uint64_t> shape,
+                                            const CodebookSpec& spec) {
+  const uint64_t numel = Numel(shape);
+  const std::vector<uint8_t> recon = ReferenceCodebook(dtype, shape, spec);
+  EXPECT_TRUE(numel == 0 || !recon.empty()) << name << ": the reference rule refuses this codebook tensor";
+  auto t = NewTensor(name, dtype, std::move(shape));
+  fb::CodebookRepT rep;
+  rep.dim = static_cast<uint8_t>(spec.dim);
+  rep.banks = spec.banks;
+  rep.coefficients = spec.coefficients;
+  rep.scale_dtype = static_cast<fb::DType>(spec.scale_dtype);
+  rep.group_size = spec.group_size;
+  rep.scales = AddSection(fb::SectionKind::Scales, spec.scales, spec.scales_codec);
+  for (size_t m = 0; m < spec.indices.size(); ++m)
+    rep.indices.push_back(AddSection(fb::SectionKind::Indices, spec.indices[m],
+                                     m < spec.index_codecs.size() ? spec.index_codecs[m] : fb::Codec::Raw));
+  if (spec.residual) {
+    auto r = std::make_unique<fb::SparseResidualT>();
+    r->count = spec.residual_count;
+    r->positions = AddSection(fb::SectionKind::ResidualPositions, spec.positions, spec.positions_codec);
+    r->values = AddSection(fb::SectionKind::ResidualValues, spec.values, spec.values_codec);
+    r->step = spec.step;
+    rep.residual = std::move(r);
+  }
+  t->xxh64 = Hash(recon);
+  t->rep.Set(std::move(rep));
+  manifest_.tensors.push_back(std::move(t));
+  return *manifest_.tensors.back();
 }
 
 std::vector<uint8_t> FileBuilder::Build() {
@@ -215,6 +286,21 @@ void ReplaceSectionBytes(FileParts& parts, uint32_t i, std::span<const uint8_t> 
   ASSERT_EQ(dst.size(), stored.size());
   std::copy(stored.begin(), stored.end(), dst.begin());
   parts.manifest.sections[i]->xxh64 = Hash(stored);
+}
+
+void ResizeSection(FileParts& parts, uint32_t i, std::span<const uint8_t> stored, uint64_t raw_size) {
+  ASSERT_LE(parts.manifest.alignment, 1u) << "ResizeSection needs a packed file";
+  fb::SectionT& s = *parts.manifest.sections.at(i);
+  const uint64_t old_size = s.stored_size;
+  std::vector<uint8_t> data(parts.data.begin(), parts.data.begin() + s.offset);
+  data.insert(data.end(), stored.begin(), stored.end());
+  data.insert(data.end(), parts.data.begin() + s.offset + old_size, parts.data.end());
+  parts.data = std::move(data);
+  for (size_t j = i + 1; j < parts.manifest.sections.size(); ++j)
+    parts.manifest.sections[j]->offset = parts.manifest.sections[j]->offset - old_size + stored.size();
+  s.stored_size = stored.size();
+  s.raw_size = raw_size;
+  s.xxh64 = Hash(stored);
 }
 
 void Rehash(std::vector<uint8_t>& file) {

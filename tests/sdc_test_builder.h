@@ -12,14 +12,36 @@
 #include "format/header.h"
 #include "format/types.h"
 #include "sdc_generated.h"
+#include "tests/test_util.h"
 
 namespace sdc::test {
 
 // ---- Writing -------------------------------------------------------------------------------------------
 
+// The parts of a codebook tensor (spec §8.4) as the builder writes them; each part may use its own codec.
+struct CodebookSpec {
+  uint32_t dim = 4;
+  std::vector<uint32_t> banks;          // indices into Manifest.banks (FileBuilder::AddBank's return values)
+  std::vector<float> coefficients;      // one per bank
+  DType scale_dtype = DType::kF16;
+  uint32_t group_size = 0;
+  std::vector<uint8_t> scales;          // rows * groups_per_row little-endian values of scale_dtype
+  std::vector<std::vector<uint8_t>> indices;  // one stream per bank: u8, or u16 LE when a bank has k > 256
+  bool residual = false;
+  uint64_t residual_count = 0;
+  std::vector<uint8_t> positions;       // LEB128 gaps (test::Leb128Gaps)
+  std::vector<uint8_t> values;          // int8
+  float step = 0;
+  fb::Codec scales_codec = fb::Codec::Raw;
+  std::vector<fb::Codec> index_codecs;  // per stream; missing entries are Raw
+  fb::Codec positions_codec = fb::Codec::Raw;
+  fb::Codec values_codec = fb::Codec::Raw;
+};
+
 class FileBuilder {
  public:
-  // Adds a section holding `raw` (compressed with zstd when codec is Zstd); returns its index.
+  // Adds a section holding `raw` (compressed with zstd, or rANS-coded with format/rans_codec.h's RansEncode,
+  // as `codec` says); returns its index.
   uint32_t AddSection(fb::SectionKind kind, std::span<const uint8_t> raw, fb::Codec codec = fb::Codec::Raw);
 
   // A raw tensor. `stored` holds numel elements of `stored_dtype`; when it differs from `dtype` (an F16/BF16
@@ -42,6 +64,21 @@ class FileBuilder {
 
   void AddAsset(const std::string& name, std::span<const uint8_t> bytes, fb::Codec codec = fb::Codec::Raw);
 
+  // A bank of k entries of `dim` values: `entries` holds k * dim little-endian values of entry_dtype (F16 or
+  // F32). Returns its index in Manifest.banks; its section is added now.
+  uint32_t AddBank(std::span<const uint8_t> entries, uint32_t k, uint32_t dim, DType entry_dtype,
+                   fb::Codec codec = fb::Codec::Raw);
+  // The same from binary32 values, stored as entry_dtype with the reference conversions.
+  uint32_t AddBankValues(std::span<const float> values, uint32_t k, uint32_t dim, DType entry_dtype,
+                         fb::Codec codec = fb::Codec::Raw);
+  // A codebook tensor; the tensor hash comes from the reference rule (test::RefDequantizeCodebook), which
+  // must accept the spec (a failing reference is a test failure).
+  fb::TensorT& AddCodebookTensor(const std::string& name, DType dtype, std::vector<uint64_t> shape,
+                                 const CodebookSpec& spec);
+  // What the reference rule reconstructs for `spec` (empty when it refuses the input).
+  std::vector<uint8_t> ReferenceCodebook(DType dtype, const std::vector<uint64_t>& shape,
+                                         const CodebookSpec& spec) const;
+
   void SetAlignment(uint32_t alignment) { manifest_.alignment = alignment; }
   void SetManifestZstd(bool zstd) { manifest_zstd_ = zstd; }
   fb::ManifestT& manifest() { return manifest_; }
@@ -58,6 +95,7 @@ class FileBuilder {
   };
   fb::ManifestT manifest_;
   std::vector<Pending> sections_;
+  std::vector<RefBank> banks_;  // widened entries of each bank, for the reference rule
   bool manifest_zstd_ = false;
 };
 
@@ -85,6 +123,10 @@ std::vector<uint8_t> Rewrite(std::span<const uint8_t> file, const std::function<
 // Replaces section i's stored bytes in place (same size) and updates its xxh64 in the manifest.
 void ReplaceSectionBytes(FileParts& parts, uint32_t i, std::span<const uint8_t> stored);
 std::span<uint8_t> SectionBytes(FileParts& parts, uint32_t i);
+
+// Replaces section i of a packed file (alignment 0 or 1) with `stored` bytes of any length, moving the later
+// sections; updates its stored size, raw size and xxh64.
+void ResizeSection(FileParts& parts, uint32_t i, std::span<const uint8_t> stored, uint64_t raw_size);
 
 // Recomputes the header hash of `file` in place (after editing header bytes 0..31 or a raw manifest).
 void Rehash(std::vector<uint8_t>& file);

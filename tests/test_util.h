@@ -143,6 +143,123 @@ inline std::vector<uint8_t> RefDequantizeScalar(uint64_t rows, uint64_t cols, in
   return result;
 }
 
+// ---- Reference codebook reconstruction (spec §8.4) -----------------------------------------------------
+
+// A bank's entries widened to binary32 with the reference conversions: k * dim values, row-major.
+struct RefBank {
+  std::vector<float> entries;
+  uint32_t k = 0;
+  uint32_t dim = 0;
+};
+
+// Bank bytes (k * dim little-endian values of F16 or F32) widened to binary32.
+inline RefBank RefBankOf(std::span<const uint8_t> bytes, uint32_t k, uint32_t dim, DType entry_dtype) {
+  RefBank b;
+  b.k = k;
+  b.dim = dim;
+  const size_t n = static_cast<size_t>(k) * dim;
+  b.entries.resize(n);
+  for (size_t i = 0; i < n && (i + 1) * DTypeSize(entry_dtype) <= bytes.size(); ++i)
+    b.entries[i] = entry_dtype == DType::kF16 ? RefHalfToFloat(Le16(bytes.data() + 2 * i))
+                                              : FromBits(Le32(bytes.data() + 4 * i));
+  return b;
+}
+
+// Unsigned LEB128 gaps of strictly increasing positions: g_0 = p_0, g_i = p_i - p_(i-1) - 1.
+inline std::vector<uint8_t> Leb128Gaps(const std::vector<uint64_t>& positions) {
+  std::vector<uint8_t> out;
+  for (size_t i = 0; i < positions.size(); ++i) {
+    uint64_t g = i == 0 ? positions[0] : positions[i] - positions[i - 1] - 1;
+    while (g >= 0x80) {
+      out.push_back(static_cast<uint8_t>(0x80 | (g & 0x7f)));
+      g >>= 7;
+    }
+    out.push_back(static_cast<uint8_t>(g));
+  }
+  return out;
+}
+
+struct RefResidual {
+  uint64_t count = 0;
+  std::span<const uint8_t> positions;  // LEB128 gaps
+  std::span<const uint8_t> values;     // int8
+  float step = 0;
+};
+
+// The codebook rule of spec §8.4, written out literally, element by element: acc = +0.0; for each codebook
+// acc = acc + (alpha_m * B_m[idx][e]); value = acc * scale; then the sparse residual (value + step * v), then
+// store as `out`. Returns false (and nothing) when the input breaks a rule the spec makes the decoder check:
+// an index >= k, a non-finite scale or entry, residual varints that are malformed or out of range.
+inline bool RefDequantizeCodebook(uint64_t rows, uint64_t cols, uint32_t dim, const std::vector<const RefBank*>& banks,
+                                  std::span<const float> alpha, uint32_t group_size, DType scale_dtype,
+                                  std::span<const uint8_t> scales, const std::vector<std::vector<uint8_t>>& indices,
+                                  const RefResidual* residual, DType out, std::vector<uint8_t>* result) {
+  const size_t m_count = banks.size();
+  if (m_count == 0 || alpha.size() != m_count || indices.size() != m_count) return false;
+  bool wide = false;
+  for (const RefBank* b : banks) {
+    if (b->dim != dim) return false;
+    wide = wide || b->k > 256;
+    for (float e : b->entries)
+      if (!std::isfinite(e)) return false;
+  }
+  const uint64_t vpr = cols == 0 ? 0 : (cols + dim - 1) / dim;
+  const uint64_t gpr = cols == 0 ? 0 : group_size == 0 ? 1 : (cols + group_size - 1) / group_size;
+  const uint64_t group = group_size == 0 ? cols : group_size;
+  const size_t ssize = DTypeSize(scale_dtype), width = wide ? 2 : 1;
+  if (scales.size() != rows * gpr * ssize) return false;
+  for (const auto& s : indices)
+    if (s.size() != rows * vpr * width) return false;
+  const uint64_t numel = rows * cols;
+  std::vector<float> value(numel);
+  for (uint64_t r = 0; r < rows; ++r)
+    for (uint64_t c = 0; c < cols; ++c) {
+      const uint64_t j = c / dim, e = c % dim, v = r * vpr + j;
+      float acc = +0.0f;
+      for (size_t m = 0; m < m_count; ++m) {
+        const uint32_t idx = wide ? Le16(indices[m].data() + 2 * v) : indices[m][v];
+        if (idx >= banks[m]->k) return false;
+        const float term = alpha[m] * banks[m]->entries[static_cast<size_t>(idx) * dim + e];
+        acc = acc + term;
+      }
+      const uint64_t si = r * gpr + c / group;
+      const float scale = scale_dtype == DType::kF16 ? RefHalfToFloat(Le16(scales.data() + 2 * si))
+                                                     : FromBits(Le32(scales.data() + 4 * si));
+      if (!std::isfinite(scale)) return false;
+      value[r * cols + c] = acc * scale;
+    }
+  if (residual) {
+    if (residual->values.size() != residual->count) return false;
+    size_t at = 0;
+    uint64_t prev = 0;
+    for (uint64_t i = 0; i < residual->count; ++i) {
+      uint64_t gap = 0;
+      int bytes = 0;
+      for (;;) {
+        if (at >= residual->positions.size() || bytes == 10) return false;
+        const uint8_t b = residual->positions[at++];
+        if (bytes == 9 && (b & 0x7e)) return false;  // the value would not fit 64 bits
+        gap |= static_cast<uint64_t>(b & 0x7f) << (7 * bytes);
+        ++bytes;
+        if (!(b & 0x80)) break;
+      }
+      // p_0 = g_0; p_i = p_(i-1) + 1 + g_i, computed without wrapping.
+      if (gap >= numel) return false;
+      const uint64_t base = i == 0 ? 0 : prev + 1;
+      if (base >= numel || gap > numel - 1 - base) return false;
+      const uint64_t p = base + gap;
+      const float correction = residual->step * static_cast<float>(static_cast<int8_t>(residual->values[i]));
+      value[p] = value[p] + correction;
+      prev = p;
+    }
+    if (at != residual->positions.size()) return false;
+  }
+  const size_t osize = DTypeSize(out);
+  result->assign(numel * osize, 0);
+  for (uint64_t i = 0; i < numel; ++i) RefStoreAs(value[i], out, result->data() + i * osize);
+  return true;
+}
+
 // ---- Data ----------------------------------------------------------------------------------------------
 
 // The concatenation of byte strings (sized up front: GCC 12 warns falsely on inserts into small vectors).
