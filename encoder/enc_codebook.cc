@@ -51,6 +51,28 @@ Normalized Normalize(const CodebookInput& in, uint32_t dim, uint32_t group_size)
   return n;
 }
 
+// Per-element weights of the error in the normalised domain, laid out like Normalized::x: an element's
+// error there is its real error divided by its group's scale squared, so its weight is importance * s^2,
+// scaled to mean 1 over the real elements (the entropy penalty keeps its meaning); padding weighs 0.
+// Empty without importance, or when every weight is zero (then the search is unweighted).
+std::vector<float> NormalizedWeights(const CodebookInput& in, const Normalized& n, uint32_t dim) {
+  if (in.importance.empty()) return {};
+  const uint64_t rows = in.rows.rows, cols = in.rows.cols;
+  std::vector<float> w(n.x.size(), 0.0f);
+  double sum = 0;
+  for (uint64_t r = 0; r < rows; ++r)
+    for (uint64_t c = 0; c < cols; ++c) {
+      const double s = n.scales[r * n.gpr + c / n.group];
+      const double v = static_cast<double>(in.importance[r * cols + c]) * s * s;
+      w[r * n.vpr * dim + c] = static_cast<float>(v);
+      sum += v;
+    }
+  if (!(sum > 0) || !std::isfinite(sum)) return {};
+  const double scale = static_cast<double>(rows * cols) / sum;
+  for (float& v : w) v = static_cast<float>(v * scale);
+  return w;
+}
+
 // Code lengths in bits from an index histogram (add-half smoothing so unseen entries stay reachable).
 std::vector<float> CodeBits(const uint32_t* codes, size_t n, size_t stride, uint32_t k) {
   std::vector<double> count(k, 0.5);
@@ -92,15 +114,21 @@ struct Hypothesis {
 };
 
 // Beam search over M banks for each vector: keeps the `beam` best partial sums after each stage.
-// cost = squared residual + lambda * sum of code lengths (bits may be empty: no penalty).
-// On a GPU the same search runs as kmath::BeamSearchVector (encoder/cuda/kernel_math.h): same codes.
+// cost = squared residual + lambda * sum of code lengths (bits may be empty: no penalty). With `weights`
+// (one per element of x, or empty) the squared residual is weighted element by element; that search runs
+// on the CPU only, as this loop, whatever the beam. Otherwise, on a GPU the same search runs as
+// kmath::BeamSearchVector (encoder/cuda/kernel_math.h): same codes.
 Status BeamAssign(Device device, std::span<const float> x, uint32_t d, const BankSet& b, std::span<const float> alpha,
-                  int beam, double lambda, const std::vector<std::vector<float>>& bits, uint32_t* codes) {
-  if (beam <= 1 || b.entries.size() == 1) return GreedyAssign(device, x, d, b, alpha, lambda, bits, codes);
+                  int beam, double lambda, const std::vector<std::vector<float>>& bits, uint32_t* codes,
+                  std::span<const float> weights = {}) {
+  const bool weighted = !weights.empty();
+  if (!weighted && (beam <= 1 || b.entries.size() == 1))
+    return GreedyAssign(device, x, d, b, alpha, lambda, bits, codes);
+  beam = std::max(beam, 1);
   const int64_t n = static_cast<int64_t>(x.size() / d);
   const size_t m_count = b.entries.size();
   const uint32_t k = b.k;
-  if (device != Device::kCpu) {
+  if (device != Device::kCpu && !weighted) {
     std::vector<float> banks, flat_bits;
     for (const auto& e : b.entries) banks.insert(banks.end(), e.begin(), e.end());
     for (const auto& v : bits) flat_bits.insert(flat_bits.end(), v.begin(), v.end());
@@ -114,6 +142,7 @@ Status BeamAssign(Device device, std::span<const float> x, uint32_t d, const Ban
 #pragma omp for schedule(dynamic, 256)
     for (int64_t v = 0; v < n; ++v) {
       const float* xv = x.data() + v * d;
+      const float* wv = weighted ? weights.data() + v * d : nullptr;
       hyps.assign(1, Hypothesis{0.0, std::vector<float>(xv, xv + d), {}});
       for (size_t m = 0; m < m_count; ++m) {
         const float a = alpha[m];
@@ -125,7 +154,7 @@ Status BeamAssign(Device device, std::span<const float> x, uint32_t d, const Ban
             double e = 0;
             for (uint32_t t = 0; t < d; ++t) {
               const float diff = r[t] - a * bank[j * d + t];
-              e += static_cast<double>(diff) * diff;
+              e += (wv ? static_cast<double>(wv[t]) : 1.0) * diff * diff;
             }
             if (!bits.empty()) e += lambda * bits[m][j];
             cand.push_back({hyps[h].cost + e, {h, j}});
@@ -175,18 +204,23 @@ void UpdateBank(std::span<const float> x, uint32_t d, const std::vector<uint32_t
       for (uint32_t t = 0; t < d; ++t) b->entries[m][j * d + t] = static_cast<float>(sum[j * d + t] / count[j]);
 }
 
-// Solves the M x M normal equations for the mixing coefficients; falls back to all ones if singular.
+// Solves the M x M (weighted, when `weights` holds one per element) normal equations for the mixing
+// coefficients; falls back to all ones if singular.
 std::vector<float> FitCoefficients(std::span<const float> x, uint32_t d, const BankSet& b,
-                                   const std::vector<uint32_t>& codes) {
+                                   const std::vector<uint32_t>& codes, std::span<const float> weights) {
   const size_t m_count = b.entries.size(), n = x.size() / d;
   std::vector<double> a(m_count * m_count, 0.0), rhs(m_count, 0.0);
   for (size_t v = 0; v < n; ++v)
     for (size_t p = 0; p < m_count; ++p) {
       const float* cp = b.entries[p].data() + codes[v * m_count + p] * d;
-      for (uint32_t t = 0; t < d; ++t) rhs[p] += static_cast<double>(x[v * d + t]) * cp[t];
+      for (uint32_t t = 0; t < d; ++t) {
+        const double wt = weights.empty() ? 1.0 : weights[v * d + t];
+        rhs[p] += wt * x[v * d + t] * cp[t];
+      }
       for (size_t q = 0; q < m_count; ++q) {
         const float* cq = b.entries[q].data() + codes[v * m_count + q] * d;
-        for (uint32_t t = 0; t < d; ++t) a[p * m_count + q] += static_cast<double>(cp[t]) * cq[t];
+        for (uint32_t t = 0; t < d; ++t)
+          a[p * m_count + q] += (weights.empty() ? 1.0 : static_cast<double>(weights[v * d + t])) * cp[t] * cq[t];
       }
     }
   // Gaussian elimination with partial pivoting (M <= 8).
@@ -237,20 +271,25 @@ Status TrainBanks(std::span<const CodebookInput> inputs, const CodebookSearch& s
   const uint64_t stride = (total + s.max_training_vectors - 1) / s.max_training_vectors;
   std::vector<float> x, weights;
   bool weighted = false;
-  for (const CodebookInput& in : inputs) weighted = weighted || !in.importance.empty();
+  std::vector<std::vector<float>> element_weights;
+  for (size_t t = 0; t < norm.size(); ++t) {
+    element_weights.push_back(NormalizedWeights(inputs[t], norm[t], d));
+    weighted = weighted || !element_weights.back().empty();
+  }
   uint64_t index = 0;
   for (size_t t = 0; t < norm.size(); ++t) {
     const Normalized& nt = norm[t];
+    const std::vector<float>& ew = element_weights[t];
     const uint64_t cols = inputs[t].rows.cols;
     for (size_t v = 0; v < nt.x.size() / d; ++v, ++index) {
       if (index % stride) continue;
       x.insert(x.end(), nt.x.begin() + v * d, nt.x.begin() + (v + 1) * d);
       if (!weighted) continue;
-      // Mean importance over the sub-vector's real elements (1 per element for inputs without any).
-      const uint64_t r = v / nt.vpr, c0 = (v % nt.vpr) * d, c1 = std::min<uint64_t>(cols, c0 + d);
+      // A sub-vector's k-means weight: the mean weight of its real elements (1 for inputs without any).
+      const uint64_t c0 = (v % nt.vpr) * d, real = std::min<uint64_t>(cols, c0 + d) - c0;
       double sum = 0;
-      for (uint64_t c = c0; c < c1; ++c) sum += inputs[t].importance.empty() ? 1.0 : inputs[t].importance[r * cols + c];
-      weights.push_back(static_cast<float>(sum / static_cast<double>(c1 - c0)));
+      for (uint64_t e = 0; e < real; ++e) sum += ew.empty() ? 1.0 : ew[v * d + e];
+      weights.push_back(static_cast<float>(sum / static_cast<double>(real)));
     }
   }
   const size_t n = x.size() / d;
@@ -301,16 +340,18 @@ Status EncodeWithBanks(const CodebookInput& in, const BankSet& b, const Codebook
   SDC_RETURN_IF_ERROR(ResolveDevice(s.device, &device));
   Normalized n = Normalize(in, d, s.group_size);
   const size_t nv = n.x.size() / d;
+  // With importance, codes, coefficients and scales all minimise the importance-weighted error.
+  const std::vector<float> weights = NormalizedWeights(in, n, d);
   std::vector<uint32_t> codes(nv * m_count);
   const std::vector<float> ones(m_count, 1.0f);
-  SDC_RETURN_IF_ERROR(BeamAssign(device, n.x, d, b, ones, s.beam, 0.0, {}, codes.data()));
+  SDC_RETURN_IF_ERROR(BeamAssign(device, n.x, d, b, ones, s.beam, 0.0, {}, codes.data(), weights));
   // Entropy-constrained passes: code lengths from the previous pass's histogram.
   for (int pass = 0; lambda > 0 && pass < 2; ++pass) {
     std::vector<std::vector<float>> bits;
     for (size_t m = 0; m < m_count; ++m) bits.push_back(CodeBits(codes.data() + m, nv, m_count, b.k));
-    SDC_RETURN_IF_ERROR(BeamAssign(device, n.x, d, b, ones, s.beam, lambda, bits, codes.data()));
+    SDC_RETURN_IF_ERROR(BeamAssign(device, n.x, d, b, ones, s.beam, lambda, bits, codes.data(), weights));
   }
-  std::vector<float> alpha = m_count > 1 ? FitCoefficients(n.x, d, b, codes) : ones;
+  std::vector<float> alpha = m_count > 1 ? FitCoefficients(n.x, d, b, codes, weights) : ones;
 
   // Re-fit each group's scale by least squares against the reconstruction shape, computed with the
   // decoder's binary32 arithmetic.
@@ -322,8 +363,9 @@ Status EncodeWithBanks(const CodebookInput& in, const BankSet& b, const Codebook
       float acc = 0.0f;
       for (size_t m = 0; m < m_count; ++m) acc = acc + alpha[m] * b.entries[m][codes[v * m_count + m] * d + e];
       const uint64_t g = r * n.gpr + c / n.group;
-      xy[g] += static_cast<double>(in.w[r * cols + c]) * acc;
-      yy[g] += static_cast<double>(acc) * acc;
+      const double wt = weights.empty() ? 1.0 : static_cast<double>(in.importance[r * cols + c]);
+      xy[g] += wt * in.w[r * cols + c] * acc;
+      yy[g] += wt * acc * acc;
     }
   std::vector<float> scales(n.scales.size());
   bool f16 = true;

@@ -383,10 +383,6 @@ std::vector<Owned> GaussianModel() {
 
 // A kBudget error names "the smallest encoding": no budget below it may succeed.
 TEST(CodebookEncode, NamedSmallestSizeIsTheSmallest) {
-  SDC_KNOWN_BUG(
-      "encoder/encoder.cc:591 EncodeUnchecked returns the shared-bank-free fit's error when both fits fail, so "
-      "the message names the smallest scalar-only encoding; codebook encodings with shared banks can be smaller "
-      "and budgets below the named size succeed");
   for (const std::vector<Owned>& ts : {GaussianModel(), ClusteredModel()}) {
     uint64_t named = 0;
     for (const auto& [budget, ok] : BudgetSweep(ts, &named))
@@ -397,10 +393,6 @@ TEST(CodebookEncode, NamedSmallestSizeIsTheSmallest) {
 // Feasibility is monotone in the budget: once a budget succeeds, every larger one does too; and the budget
 // a kBudget message names ("a budget of at least B") succeeds, with per-tensor banks and a reserve too.
 TEST(CodebookEncode, LargerBudgetsStayFeasible) {
-  SDC_KNOWN_BUG(
-      "encoder/encoder.cc:480 FitBudget gives up (kBudget) as soon as AllocateBytes fails on a retry, after "
-      "line 505-507 shrank `available` by the manifest overhead of the rejected choice (residual candidates add "
-      "sections and manifest bytes the allocator does not price), although the cheapest choice fits");
   for (const std::vector<Owned>& ts : {GaussianModel(), ClusteredModel()}) {
     uint64_t named = 0;
     bool seen_ok = false;
@@ -496,11 +488,6 @@ TEST(CodebookEncode, ColumnImportancePerTensorBanks) {
 
 // Shared banks without residuals: the same importance must still change the code assignment.
 TEST(CodebookEncode, ColumnImportanceSharedBanks) {
-  SDC_KNOWN_BUG(
-      "importance never reaches the codebook search: encoder/encoder.cc:155 (CodebookCandidates) builds "
-      "CodebookInput{w, rows} without `imp`, encoder/encoder.cc:234 (TrainSharedBanks) trains shared banks "
-      "without importance, and EncodeWithBanks (encoder/enc_codebook.cc) assigns codes and refits scales by "
-      "unweighted squared error");
   CheckColumnImportance(CodebookOptions(4, 16, 1, false), "shared banks, no residual");
 }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <list>
 #include <memory>
 
 #include "decoder/dec_container.h"
@@ -152,7 +153,10 @@ Status CodebookCandidates(const TensorView& t, std::span<const float> w, std::sp
                           const BankSet& banks, bool own_banks, double lambda, std::span<const double> fractions,
                           const EncodeOptions& o, std::vector<Candidate>* out) {
   CodebookCodes codes;
-  const CodebookInput input{w, RowsOf(t.shape)};
+  // The search weighs errors by the user's importance only: the default relative weighting is constant per
+  // row, which the per-row scales already normalise away (and the unweighted search is much faster).
+  const bool user_importance = o.importance.count(t.name) > 0;
+  const CodebookInput input{w, RowsOf(t.shape), user_importance ? imp : std::span<const float>()};
   SDC_RETURN_IF_ERROR(EncodeWithBanks(input, banks, o.codebook, lambda, &codes));
   std::vector<BankView> views;
   for (const auto& e : banks.entries) views.push_back({e, banks.k});
@@ -224,14 +228,26 @@ bool Quantizable(const TensorView& t, const EncodeOptions& o) {
   return o.method != Method::kRaw && IsLossyCodable(t.dtype) && t.shape.size() >= 2 && numel >= o.min_quant_numel;
 }
 
+Status ExpandImportance(const TensorView& t, std::span<const float> w, uint64_t numel, const EncodeOptions& o,
+                        std::vector<float>* out);
+
+// Banks shared by every quantizable tensor, trained on all their sub-vectors (weighted by the user's
+// importance where a tensor has some).
 Status TrainSharedBanks(const SafetensorsFile& in, const EncodeOptions& o, SharedBanks* shared) {
-  std::vector<std::vector<float>> values;
+  std::list<std::vector<float>> values, importance;  // a list: the inputs' spans must stay valid
   std::vector<CodebookInput> inputs;
   for (const TensorView& t : in.tensors) {
     std::vector<float> w;
     if (!Quantizable(t, o) || !ToFiniteFloats(t, &w)) continue;
+    std::vector<float> imp;
+    if (o.importance.count(t.name)) {
+      uint64_t numel = 0;
+      CheckedNumel(t.shape, UINT64_MAX, &numel);
+      SDC_RETURN_IF_ERROR(ExpandImportance(t, w, numel, o, &imp).WithContext("tensor '" + t.name + "'"));
+    }
     values.push_back(std::move(w));
-    inputs.push_back({values.back(), RowsOf(t.shape)});
+    importance.push_back(std::move(imp));
+    inputs.push_back({values.back(), RowsOf(t.shape), importance.back()});
   }
   if (inputs.empty()) return Status::Ok();
   CodebookSearch search = o.codebook;
@@ -450,8 +466,11 @@ double TotalError(const EncodeResult& r) {
 // Fits the file into budget - reserve: allocate the bytes left after the fixed parts, build, and if the
 // manifest's own size pushed the file over the target, take the overshoot off the allocation and try
 // again. `with_shared_banks` offers the shared-bank codebook candidates, with the banks' bytes set aside.
+// The allocator prices section bytes only (a candidate's manifest entries are not seen), so when a retry
+// finds nothing, or the loop does not settle, the cheapest choice is taken if it fits: every budget at or
+// above the smallest encoding's size succeeds. On kBudget, *min_budget is that smallest feasible budget.
 Status FitBudget(const std::vector<PlannedTensor>& plan, const SafetensorsFile& in, const SharedBanks& shared,
-                 const EncodeOptions& o, bool with_shared_banks, EncodeResult* out) {
+                 const EncodeOptions& o, bool with_shared_banks, EncodeResult* out, uint64_t* min_budget) {
   const uint64_t target = o.budget - o.reserve;
   // Candidate indices offered to the allocator, per tensor.
   std::vector<std::vector<size_t>> offered(plan.size());
@@ -468,6 +487,31 @@ Status FitBudget(const std::vector<PlannedTensor>& plan, const SafetensorsFile& 
     for (size_t i = 0; i < plan.size(); ++i) pick[i] = offered[i][local[i]];
     return pick;
   };
+  std::vector<size_t> cheapest(plan.size(), 0);
+  for (size_t i = 0; i < plan.size(); ++i)
+    for (size_t k = 1; k < choices[i].size(); ++k)
+      if (choices[i][k].bytes < choices[i][cheapest[i]].bytes) cheapest[i] = k;
+  // The cheapest choice, built with the budget being asked for: success when it fits, else kBudget naming
+  // a size that is itself a feasible budget (the manifest records the budget, so it is measured with the
+  // budget set to the size being reported).
+  auto fall_back = [&]() -> Status {
+    SDC_RETURN_IF_ERROR(Assemble(plan, to_pick(cheapest), in, shared, o, out));
+    if (out->file.size() <= target) return Status::Ok();
+    EncodeOptions probe = o;
+    probe.budget = 0;
+    // The budget's digits change the compressed manifest by a byte or so: stop at the first budget the
+    // file really fits (each round only raises the budget, so this ends).
+    for (int round = 0; round < 8; ++round) {
+      SDC_RETURN_IF_ERROR(Assemble(plan, to_pick(cheapest), in, shared, probe, out));
+      if (probe.budget > 0 && out->file.size() + o.reserve <= probe.budget) break;
+      probe.budget = std::max(probe.budget + 1, out->file.size() + o.reserve);
+    }
+    *min_budget = probe.budget;
+    return Error(StatusCode::kBudget, "budget of " + std::to_string(o.budget) + " bytes (reserve " +
+                                          std::to_string(o.reserve) + ") cannot be met: the smallest encoding takes " +
+                                          std::to_string(out->file.size()) + " bytes (a budget of at least " +
+                                          std::to_string(probe.budget) + ")");
+  };
   std::vector<size_t> local(plan.size(), 0);
   SDC_RETURN_IF_ERROR(Assemble(plan, to_pick(local), in, shared, o, out));  // measures the fixed overhead
   uint64_t tensor_bytes = 0;
@@ -477,25 +521,7 @@ Status FitBudget(const std::vector<PlannedTensor>& plan, const SafetensorsFile& 
     for (const SectionData& sec : shared.sections) overhead += sec.stored.size();
   uint64_t available = target > overhead ? target - overhead : 0;
   for (int attempt = 0; attempt < 8; ++attempt) {
-    if (!AllocateBytes(choices, available, &local)) {
-      // Report a size that is itself a feasible budget: the manifest records the budget, so measure the
-      // cheapest choice with the budget set to the size being reported.
-      local.assign(plan.size(), 0);
-      for (size_t i = 0; i < plan.size(); ++i)
-        for (size_t k = 1; k < choices[i].size(); ++k)
-          if (choices[i][k].bytes < choices[i][local[i]].bytes) local[i] = k;
-      EncodeOptions probe = o;
-      probe.budget = 0;
-      for (int round = 0; round < 4; ++round) {
-        SDC_RETURN_IF_ERROR(Assemble(plan, to_pick(local), in, shared, probe, out));
-        if (out->file.size() + o.reserve == probe.budget) break;
-        probe.budget = out->file.size() + o.reserve;
-      }
-      return Error(StatusCode::kBudget, "budget of " + std::to_string(o.budget) + " bytes (reserve " +
-                                            std::to_string(o.reserve) + ") cannot be met: the smallest encoding takes " +
-                                            std::to_string(out->file.size()) + " bytes (a budget of at least " +
-                                            std::to_string(probe.budget) + ")");
-    }
+    if (!AllocateBytes(choices, available, &local)) return fall_back();
     SDC_RETURN_IF_ERROR(Assemble(plan, to_pick(local), in, shared, o, out));
     if (out->file.size() <= target) return Status::Ok();
     // The manifest (compressed) differs a little between choices: take this choice's real overhead, plus
@@ -506,7 +532,7 @@ Status FitBudget(const std::vector<PlannedTensor>& plan, const SafetensorsFile& 
     const uint64_t next = target > real_overhead ? target - real_overhead : 0;
     available = std::min(available > 0 ? available - 1 : 0, next);
   }
-  return Error(StatusCode::kInternal, "budget fitting did not converge");
+  return fall_back();
 }
 
 // The smallest allocation whose total squared error meets the target SNR (over all float tensors):
@@ -582,13 +608,17 @@ Status EncodeUnchecked(const SafetensorsFile& in, const EncodeOptions& o, Encode
   std::vector<size_t> pick(plan.size(), 0);
   if (o.budget == 0 && o.target_snr_db > 0) return FitSnr(plan, in, shared, o, out);
   if (o.budget == 0) return Assemble(plan, pick, in, shared, o, out);
-  if (!shared.trained) return FitBudget(plan, in, shared, o, false, out);
+  uint64_t min_budget = 0;
+  if (!shared.trained) return FitBudget(plan, in, shared, o, false, out, &min_budget);
   // Shared banks cost bytes only when some tensor uses them, which a per-tensor allocator cannot see: fit
   // once without them and once with their bytes set aside, and keep the file with the smaller error.
   EncodeResult without, with;
-  Status a = FitBudget(plan, in, shared, o, false, &without);
-  Status b = FitBudget(plan, in, shared, o, true, &with);
-  if (!a.ok() && !b.ok()) return a;
+  uint64_t min_without = UINT64_MAX, min_with = UINT64_MAX;
+  Status a = FitBudget(plan, in, shared, o, false, &without, &min_without);
+  Status b = FitBudget(plan, in, shared, o, true, &with, &min_with);
+  // Neither fits: name the smaller of the two smallest encodings (a codebook file with shared banks can
+  // be the smaller one).
+  if (!a.ok() && !b.ok()) return b.code() == StatusCode::kBudget && min_with < min_without ? b : a;
   const bool use_with = b.ok() && (!a.ok() || TotalError(with) < TotalError(without));
   *out = std::move(use_with ? with : without);
   return Status::Ok();
