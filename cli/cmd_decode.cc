@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/limit_options.h"
 #include "decoder/decoder.h"
 #include "format/file_io.h"
 #include "format/safetensors.h"
@@ -12,6 +13,7 @@ namespace {
 
 struct DecodeArgs {
   std::string input, output, assets_dir;
+  DecodeLimits limits;
 };
 
 // Asset names become file names only when they cannot escape the directory.
@@ -21,7 +23,7 @@ bool SafeFileName(const std::string& n) {
 
 int RunDecode(const DecodeArgs& a) {
   std::unique_ptr<Decoder> d;
-  if (Status s = Decoder::OpenFile(a.input, DecodeLimits(), &d); !s.ok()) return Fail(s.WithContext(a.input));
+  if (Status s = Decoder::OpenFile(a.input, a.limits, &d); !s.ok()) return Fail(s.WithContext(a.input));
   std::vector<DecodedTensor> tensors;
   std::vector<DecodedAsset> assets;
   if (Status s = d->DecodeAll(&tensors, &assets); !s.ok()) return Fail(s.WithContext(a.input));
@@ -54,6 +56,7 @@ void AddDecode(CLI::App& app, Run* run) {
   c->add_option("input", a->input, "Input .sdc file")->required()->check(CLI::ExistingFile);
   c->add_option("-o,--output", a->output, "Output .safetensors file (written atomically)")->required();
   c->add_option("--assets-dir", a->assets_dir, "Also write each asset as a file in this directory");
+  AddLimitOptions(c, &a->limits);
   c->callback([run, a] { *run = [a] { return RunDecode(*a); }; });
 }
 

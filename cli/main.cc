@@ -16,7 +16,9 @@ int main(int argc, char** argv) {
   CLI::App app{"sdcodec: store neural-network weights in few bytes and give them back exactly"};
   app.require_subcommand(1);
   sdc::cli::Run run;
+#ifdef SDC_HAVE_ENCODER
   sdc::cli::AddEncode(app, &run);
+#endif
   sdc::cli::AddDecode(app, &run);
   sdc::cli::AddVerify(app, &run);
   sdc::cli::AddInspect(app, &run);

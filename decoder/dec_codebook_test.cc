@@ -5,7 +5,6 @@
 // scales, F16/F32 bank entries and scales, u8 and u16 index streams, sparse residuals, every output dtype
 // and every section codec (raw, zstd, rans8, rans16).
 #include <gtest/gtest.h>
-#include <omp.h>
 
 #include <cmath>
 #include <cstring>
@@ -453,12 +452,12 @@ TEST(CodebookDecode, ThreadCountIndependent) {
   s.step = 0.01f;
   b.AddCodebookTensor("t", DType::kF16, {rows, cols}, s);
   const Bytes file = b.Build();
-  const int saved = omp_get_max_threads();
-  omp_set_num_threads(1);
+  const int saved = test::MaxThreads();
+  test::SetThreads(1);
   const std::vector<DecodedTensor> one = DecodeAllOrDie(file);
-  omp_set_num_threads(2);
+  test::SetThreads(2);
   const std::vector<DecodedTensor> two = DecodeAllOrDie(file);
-  omp_set_num_threads(saved);
+  test::SetThreads(saved);
   ASSERT_EQ(one.size(), 1u);
   ASSERT_EQ(two.size(), 1u);
   EXPECT_EQ(one[0].data, two[0].data);

@@ -4,7 +4,6 @@
 #include "decoder/decoder.h"
 
 #include <gtest/gtest.h>
-#include <omp.h>
 #include <zstd.h>
 
 #include <cmath>
@@ -200,12 +199,12 @@ TEST(Decoder, ScalarIsThreadCountIndependent) {
   FileBuilder b;
   b.AddQuantizedTensor("w", DType::kF16, {rows, cols}, v, 6, 64);
   const std::vector<uint8_t> file = b.Build();
-  const int saved = omp_get_max_threads();
-  omp_set_num_threads(1);
+  const int saved = test::MaxThreads();
+  test::SetThreads(1);
   const std::vector<DecodedTensor> one = DecodeAllOrDie(file);
-  omp_set_num_threads(2);
+  test::SetThreads(2);
   const std::vector<DecodedTensor> two = DecodeAllOrDie(file);
-  omp_set_num_threads(saved);
+  test::SetThreads(saved);
   ASSERT_EQ(one.size(), 1u);
   ASSERT_EQ(two.size(), 1u);
   EXPECT_EQ(one[0].data, two[0].data);

@@ -4,6 +4,10 @@
 // Header-only and free of encoder code, so the decoder-only build can use it.
 #pragma once
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include <xxhash.h>
 
 #include <cmath>
@@ -27,6 +31,21 @@
   } while (0)
 
 namespace sdc::test {
+
+// OpenMP's thread count, for the tests that decode with 1 and with 2 threads; without OpenMP (a decoder
+// built with SDC_OPENMP=OFF) there is one thread and these do nothing.
+inline int MaxThreads() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+inline void SetThreads([[maybe_unused]] int n) {
+#ifdef _OPENMP
+  omp_set_num_threads(n);
+#endif
+}
 
 // ---- Reference conversions ---------------------------------------------------------------------------
 
