@@ -27,5 +27,7 @@ if ((${#py_missing[@]})); then
   PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install -q "${py_missing[@]}"
 fi
 
+# The CUDA encoder path builds whenever nvcc is found (no GPU needed); the toolkit's usual home may be off PATH.
+if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then export PATH="$PATH:/usr/local/cuda/bin"; fi
 cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$root/build" -j "$(nproc)"

@@ -11,6 +11,12 @@ jobs=$(nproc)
 
 echo "== ctest (Release)"
 ctest --test-dir build --output-on-failure -j "$jobs"
+if [ -x build/tests/sdc_cuda_compare_tests ]; then
+  echo "== CUDA path: built; the GPU-against-CPU tests say why they skip (or run, on a GPU machine):"
+  build/tests/sdc_cuda_compare_tests 2>&1 | grep -iE "^no CUDA device|^\[  (PASSED|SKIPPED|FAILED) \] [0-9]" | sort -u || true
+else
+  echo "== CUDA path: not built (no nvcc)"
+fi
 
 echo "== ctest (ASan + UBSan, Debug)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSDC_SANITIZE=ON >/dev/null
