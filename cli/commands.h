@@ -17,6 +17,8 @@ void AddEncode(CLI::App& app, Run* run);
 void AddDecode(CLI::App& app, Run* run);
 void AddVerify(CLI::App& app, Run* run);
 void AddInspect(CLI::App& app, Run* run);
+void AddCompare(CLI::App& app, Run* run);
+void AddPlan(CLI::App& app, Run* run);
 
 // Prints "sdcodec: <status>" and returns the exit code for a failed status (1).
 int Fail(const Status& status);

@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
   sdc::cli::AddDecode(app, &run);
   sdc::cli::AddVerify(app, &run);
   sdc::cli::AddInspect(app, &run);
+  sdc::cli::AddCompare(app, &run);
+  sdc::cli::AddPlan(app, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,179 @@
+#include "report/plan.h"
+
+#include <cstdio>
+
+#include "format/types.h"
+
+namespace sdc {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+constexpr int kEmb = 0, kHead = 1, kAttn = 2, kMlp = 3, kNorm = 4, kOther = 5;
+
+// Checked a * b + c.
+bool MulAdd(uint64_t a, uint64_t b, uint64_t* acc) {
+  uint64_t p = 0;
+  if (__builtin_mul_overflow(a, b, &p) || __builtin_add_overflow(*acc, p, acc)) return false;
+  return true;
+}
+
+}  // namespace
+
+Status RatesFromReport(const Json& r, const std::string& source, MeasuredRates* out) {
+  SDC_CHECK(r.contains("schema") && r["schema"] == "sdcodec.inspect/1", StatusCode::kInvalidArgument,
+            "plan: the measured report is not sdcodec.inspect/1");
+  MeasuredRates m;
+  m.source = source;
+  std::array<double, 6> bytes{}, params{};
+  uint64_t tensors = 0, embedding_rows = 0, embedding_numel = 0;
+  for (const Json& t : r["tensors"]) {
+    const auto role = ParseRoleName(t["role"].get<std::string>());
+    SDC_CHECK(role.has_value(), StatusCode::kInvalidArgument, "plan: unknown role in the measured report");
+    const int k = static_cast<int>(*role);
+    bytes[k] += t["stored_bytes"].get<double>();
+    params[k] += t["numel"].get<double>();
+    ++tensors;
+    if (*role == Role::kEmbedding && t["numel"].get<uint64_t>() > embedding_numel && !t["shape"].empty()) {
+      embedding_numel = t["numel"].get<uint64_t>();
+      embedding_rows = t["shape"][0].get<uint64_t>();
+    }
+  }
+  SDC_CHECK(tensors > 0, StatusCode::kInvalidArgument, "plan: the measured file holds no tensors");
+  for (int k = 0; k < kRoleCount; ++k) {
+    m.measured[k] = params[k] > 0;
+    m.bits_per_weight[k] = params[k] > 0 ? 8.0 * bytes[k] / params[k] : -1.0;
+  }
+  auto borrow = [&](int to, std::initializer_list<int> from) {
+    for (int f : from)
+      if (m.bits_per_weight[to] < 0 && m.bits_per_weight[f] >= 0) m.bits_per_weight[to] = m.bits_per_weight[f];
+  };
+  borrow(kAttn, {kMlp});
+  borrow(kMlp, {kAttn});
+  borrow(kEmb, {kAttn, kMlp});
+  borrow(kHead, {kEmb});
+  borrow(kOther, {kAttn, kMlp});
+  if (m.bits_per_weight[kNorm] < 0) m.bits_per_weight[kNorm] = 32.0;
+  SDC_CHECK(m.bits_per_weight[kAttn] >= 0, StatusCode::kInvalidArgument,
+            "plan: the measured file holds no attention, MLP or embedding tensor to take a rate from");
+  m.manifest_bytes_per_tensor = r["manifest"]["stored_bytes"].get<double>() / static_cast<double>(tensors);
+  m.bank_bytes = r["roles"].contains("banks") ? r["roles"]["banks"].get<uint64_t>() : 0;
+  m.measured_vocab = embedding_rows;
+  const double assets = r["roles"].contains("assets") ? r["roles"]["assets"].get<double>() : 0.0;
+  m.asset_bytes_per_vocab_entry = embedding_rows ? assets / static_cast<double>(embedding_rows) : 0.0;
+  *out = m;
+  return Status::Ok();
+}
+
+Status CountParams(const ModelShape& s, ShapeParams* out) {
+  SDC_CHECK(s.vocab > 0 && s.dim > 0 && s.layers > 0 && s.hidden > 0 && s.heads > 0, StatusCode::kInvalidArgument,
+            "plan: vocab, dim, layers, hidden and heads must be positive");
+  const uint64_t unique = s.unique_layers ? s.unique_layers : s.layers;
+  const uint64_t kv = s.kv_heads ? s.kv_heads : s.heads;
+  SDC_CHECK(unique <= s.layers, StatusCode::kInvalidArgument, "plan: more unique blocks than layers");
+  SDC_CHECK(kv <= s.heads && s.dim % s.heads == 0, StatusCode::kInvalidArgument,
+            "plan: kv-heads must not exceed heads, and heads must divide dim");
+  ShapeParams p;
+  bool ok = true;
+  if (s.factor_rank) {
+    ok = ok && MulAdd(s.vocab, s.factor_rank, &p.params[kEmb]) && MulAdd(s.factor_rank, s.dim, &p.params[kEmb]);
+    p.tensors[kEmb] = 2;
+  } else {
+    ok = ok && MulAdd(s.vocab, s.dim, &p.params[kEmb]);
+    p.tensors[kEmb] = 1;
+  }
+  if (!s.tied) ok = ok && MulAdd(s.vocab, s.dim, &p.params[kHead]), p.tensors[kHead] = 1;
+  const uint64_t kv_dim = s.dim / s.heads * kv;
+  uint64_t block_attn = 0, block_mlp = 0;
+  ok = ok && MulAdd(2 * s.dim, s.dim, &block_attn) && MulAdd(2 * s.dim, kv_dim, &block_attn);
+  ok = ok && MulAdd(s.gated_mlp ? 3 : 2, s.dim * s.hidden, &block_mlp);
+  ok = ok && MulAdd(unique, block_attn, &p.params[kAttn]) && MulAdd(unique, block_mlp, &p.params[kMlp]);
+  ok = ok && MulAdd(2 * unique + 1, s.dim, &p.params[kNorm]);
+  SDC_CHECK(ok, StatusCode::kInvalidArgument, "plan: the shape's parameter count overflows 64 bits");
+  p.tensors[kAttn] = 4 * unique;
+  p.tensors[kMlp] = (s.gated_mlp ? 3 : 2) * unique;
+  p.tensors[kNorm] = 2 * unique + 1;
+  *out = p;
+  return Status::Ok();
+}
+
+Status Plan(const ModelShape& s, const MeasuredRates& m, Json* out) {
+  ShapeParams p;
+  SDC_RETURN_IF_ERROR(CountParams(s, &p));
+  Json roles = Json::object();
+  double tensor_bytes = 0;
+  uint64_t params = 0, tensors = 0;
+  for (int k = 0; k < kRoleCount; ++k) {
+    const double b = static_cast<double>(p.params[k]) * m.bits_per_weight[k] / 8.0;
+    roles[RoleName(static_cast<Role>(k))] = {{"params", p.params[k]},
+                                             {"tensors", p.tensors[k]},
+                                             {"bits_per_weight", p.params[k] ? m.bits_per_weight[k] : 0.0},
+                                             {"bytes", b}};
+    tensor_bytes += b;
+    params += p.params[k];
+    tensors += p.tensors[k];
+  }
+  const double assets = m.asset_bytes_per_vocab_entry * static_cast<double>(s.vocab);
+  const double manifest = m.manifest_bytes_per_tensor * static_cast<double>(tensors);
+  const double total = tensor_bytes + static_cast<double>(m.bank_bytes) + assets + manifest + 40.0;
+  Json j;
+  j["schema"] = "sdcodec.plan/1";
+  j["measured_from"] = m.source;
+  j["shape"] = {{"vocab", s.vocab},     {"dim", s.dim},
+                {"layers", s.layers},   {"unique_layers", s.unique_layers ? s.unique_layers : s.layers},
+                {"hidden", s.hidden},   {"heads", s.heads},
+                {"kv_heads", s.kv_heads ? s.kv_heads : s.heads}, {"tied", s.tied},
+                {"factor_rank", s.factor_rank}, {"gated_mlp", s.gated_mlp}};
+  j["roles"] = roles;
+  j["banks"] = m.bank_bytes;
+  j["assets"] = assets;
+  j["manifest"] = manifest;
+  j["header"] = 40;
+  j["params"] = params;
+  j["tensors"] = tensors;
+  j["total_bytes"] = total;
+  *out = j;
+  return Status::Ok();
+}
+
+std::string PlanText(const std::vector<Json>& plans) {
+  if (plans.empty()) return "";
+  auto row = [&](const std::string& label, auto value) {
+    char buf[64];
+    std::string line = label + std::string(label.size() < 22 ? 22 - label.size() : 1, ' ');
+    for (const Json& p : plans) {
+      std::snprintf(buf, sizeof buf, "%20s", value(p).c_str());
+      line += buf;
+    }
+    return line + "\n";
+  };
+  auto num = [](double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+    return std::string(buf);
+  };
+  std::string out = "rates measured on " + plans[0]["measured_from"].get<std::string>() + "\n\n";
+  out += row("vocab", [&](const Json& p) { return std::to_string(p["shape"]["vocab"].get<uint64_t>()); });
+  out += row("params", [&](const Json& p) { return std::to_string(p["params"].get<uint64_t>()); });
+  for (const auto& [role, v] : plans[0]["roles"].items())
+    out += row(role + " bytes", [&, role = role](const Json& p) {
+      char buf[48];
+      const Json& r = p["roles"][role];
+      std::snprintf(buf, sizeof buf, "%.0f (%.2f b/w)", r["bytes"].get<double>(), r["bits_per_weight"].get<double>());
+      return std::string(buf);
+    });
+  out += row("banks", [&](const Json& p) { return num(p["banks"].get<double>()); });
+  out += row("assets", [&](const Json& p) { return num(p["assets"].get<double>()); });
+  out += row("manifest", [&](const Json& p) { return num(p["manifest"].get<double>()); });
+  out += row("header", [&](const Json& p) { return num(p["header"].get<double>()); });
+  out += row("total bytes", [&](const Json& p) { return num(p["total_bytes"].get<double>()); });
+  if (plans.size() > 1)
+    out += row("vs first", [&](const Json& p) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%+.0f", p["total_bytes"].get<double>() - plans[0]["total_bytes"].get<double>());
+      return std::string(buf);
+    });
+  return out;
+}
+
+}  // namespace sdc

@@ -1,0 +1,62 @@
+// `sdcodec plan`: predicts an artifact's bytes by role for a transformer shape that has not been trained
+// yet, from bits/weight measured on a real encoding (an inspect report) at the codec setting the user will
+// use. A researcher sees what a smaller vocabulary, tied or factorised embeddings, or shared (looped)
+// blocks free for the trunk before training anything. The shape is Llama-style: token embedding (V x D,
+// or V x r and r x D factorised), optional untied head (V x D), per unique block the attention projections
+// q and o (D x D) and k and v (D x D*kv/heads), a gated MLP (three D x H matrices, two when not gated),
+// two norms (D), and a final norm.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "format/status.h"
+
+namespace sdc {
+
+struct ModelShape {
+  uint64_t vocab = 0, dim = 0, layers = 0;
+  uint64_t unique_layers = 0;  // blocks with their own weights (0: all layers); the rest reuse them
+  uint64_t hidden = 0;         // MLP width
+  uint64_t heads = 1, kv_heads = 0;  // kv_heads 0: same as heads
+  bool tied = true;            // head shares the embedding
+  uint64_t factor_rank = 0;    // 0: full V x D embedding
+  bool gated_mlp = true;
+};
+
+// Rates measured on one encoded file: bits per weight by tensor role and the overheads that do not scale
+// with parameters.
+struct MeasuredRates {
+  std::string source;
+  std::array<double, 6> bits_per_weight{};  // by Role (embedding, head, attention, mlp, norm, other); < 0: none
+  std::array<bool, 6> measured{};           // true where the file held tensors of that role
+  double manifest_bytes_per_tensor = 0;
+  uint64_t bank_bytes = 0;                  // shared banks: a fixed cost, whatever the model size
+  double asset_bytes_per_vocab_entry = 0;   // a tokenizer's size grows with the vocabulary
+  uint64_t measured_vocab = 0;
+};
+
+// Reads the rates from an inspect report (InspectJson). Roles the file lacks borrow from the closest one
+// (head from embedding, attention and mlp from each other, embedding from the trunk); norms default to 32
+// bits (stored raw as f32).
+Status RatesFromReport(const nlohmann::ordered_json& report, const std::string& source, MeasuredRates* out);
+
+// Parameters and tensor count by role for a shape (roles indexed as Role).
+struct ShapeParams {
+  std::array<uint64_t, 6> params{};
+  std::array<uint64_t, 6> tensors{};
+};
+Status CountParams(const ModelShape& shape, ShapeParams* out);
+
+// The prediction (schema "sdcodec.plan/1"): per role params, bits/weight, bytes; banks, assets, manifest,
+// header; total.
+Status Plan(const ModelShape& shape, const MeasuredRates& rates, nlohmann::ordered_json* out);
+
+// Several plans (e.g. one per vocabulary size) as one table, roles down, plans across.
+std::string PlanText(const std::vector<nlohmann::ordered_json>& plans);
+
+}  // namespace sdc
