@@ -31,3 +31,19 @@ fi
 if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then export PATH="$PATH:/usr/local/cuda/bin"; fi
 cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$root/build" -j "$(nproc)"
+
+# The Python package (pip install . builds python/ with nanobind through scikit-build-core). Reinstalled
+# only when its sources changed since the last install here (a hash kept in build-python/).
+for p in nanobind scikit_build_core; do
+  python3 -c "import $p" 2>/dev/null || PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install -q "${p//_/-}"
+done
+src_hash=$(cd "$root" && find CMakeLists.txt pyproject.toml format decoder encoder report capi include python \
+             -type f \( -name '*.cc' -o -name '*.h' -o -name '*.cu' -o -name '*.cuh' -o -name '*.fbs' -o -name '*.py' \
+             -o -name '*.txt' -o -name '*.toml' \) -not -path '*/__pycache__/*' | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
+stamp="$root/build-python/.installed-$src_hash"
+if [ ! -f "$stamp" ] || ! python3 -c "import sdcodec" 2>/dev/null; then
+  echo "setup: pip installing the sdcodec Python package" >&2
+  (cd "$root" && PIP_BREAK_SYSTEM_PACKAGES=1 OMP_WAIT_POLICY=passive python3 -m pip install -q --no-build-isolation ./)
+  rm -f "$root"/build-python/.installed-*
+  touch "$stamp"
+fi

@@ -19,6 +19,12 @@ def sdcodec():
 
 
 @pytest.fixture(scope="session")
+def sdcodec_bin(sdcodec):
+    """The CLI's path, for tests whose module imports the sdcodec package under that name."""
+    return sdcodec
+
+
+@pytest.fixture(scope="session")
 def stories(tmp_path_factory):
     src = MODELS / "stories260K.bin"
     if not src.exists():
