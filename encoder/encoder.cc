@@ -225,7 +225,9 @@ bool Searching(const EncodeOptions& o) { return o.budget > 0 || o.target_snr_db 
 bool Quantizable(const TensorView& t, const EncodeOptions& o) {
   uint64_t numel = 0;
   CheckedNumel(t.shape, UINT64_MAX, &numel);
-  return o.method != Method::kRaw && IsLossyCodable(t.dtype) && t.shape.size() >= 2 && numel >= o.min_quant_numel;
+  // An empty tensor has nothing to quantize (and no sub-vectors to train a codebook on): stored raw.
+  return o.method != Method::kRaw && IsLossyCodable(t.dtype) && t.shape.size() >= 2 && numel > 0 &&
+         numel >= o.min_quant_numel;
 }
 
 Status ExpandImportance(const TensorView& t, std::span<const float> w, uint64_t numel, const EncodeOptions& o,
