@@ -144,3 +144,21 @@ def test_torch_state_dict():
     sd = sdcodec.decode(blob, as_torch=True)
     assert set(sd) == {"weight", "bias"} and sd["weight"].dtype == torch.float32
     lin.load_state_dict(sd)
+
+
+def test_trainer_example_runs():
+    """examples/train_roundtrip.py: the torch model reproduces the reference bpb (it asserts so) and the table
+    has the three rows, each round trip within its budget."""
+    pytest.importorskip("torch")
+    import subprocess
+    import sys
+    from conftest import ROOT, MODELS
+    if not (MODELS / "stories260K.bin").exists():
+        pytest.skip("stories260K not present")
+    p = subprocess.run([sys.executable, str(ROOT / "examples" / "train_roundtrip.py"), "--budget", "120000"],
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    rows = [l for l in p.stdout.splitlines() if l.startswith(("float32", "budget"))]
+    assert len(rows) == 3
+    for r in rows[1:]:
+        assert int(r.split()[-5].replace(",", "")) <= 120000
