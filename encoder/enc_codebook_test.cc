@@ -517,6 +517,24 @@ TEST(CodebookEncode, RelativeDistortionRaisesTheWorstTensor) {
   }
 }
 
+// An empty 2-D tensor beside a real one, under the codebook method (shared banks, per-tensor banks, and a
+// budget): it has nothing to train on or code, and comes back empty and exact (this crashed and failed once).
+TEST(CodebookEncode, EmptyTensorsAreStoredRaw) {
+  const std::vector<Owned> ts = {GaussianTensor("w", DType::kF32, {16, 32}, 71), {"empty", DType::kF32, {0, 5}, {}}};
+  for (int mode = 0; mode < 3; ++mode) {
+    EncodeOptions o = CodebookOptions(4, 16, 1, mode == 1);
+    if (mode == 2) o.budget = 4000;
+    EncodeResult r;
+    const Status s = Encode(View(ts), o, &r);
+    ASSERT_TRUE(s.ok()) << "mode " << mode << ": " << s.ToString();
+    const Decoded d = DecodeChecked(r.file);
+    ASSERT_EQ(d.tensors.size(), 2u);
+    EXPECT_EQ(d.tensors[1].shape, (std::vector<uint64_t>{0, 5}));
+    EXPECT_TRUE(d.tensors[1].data.empty());
+    EXPECT_EQ(r.tensors[1].representation, "raw") << "mode " << mode;
+  }
+}
+
 // Codebook options the format cannot hold are refused, never written: dim 0 or 17, k 0 or 65537, 0 or 9
 // codebooks (shared and per-tensor banks), and a group size that is not a multiple of dim.
 TEST(CodebookEncode, InvalidOptionsAreRejected) {

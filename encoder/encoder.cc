@@ -225,9 +225,7 @@ bool Searching(const EncodeOptions& o) { return o.budget > 0 || o.target_snr_db 
 bool Quantizable(const TensorView& t, const EncodeOptions& o) {
   uint64_t numel = 0;
   CheckedNumel(t.shape, UINT64_MAX, &numel);
-  // An empty tensor has nothing to quantize (and no sub-vectors to train a codebook on): stored raw.
-  return o.method != Method::kRaw && IsLossyCodable(t.dtype) && t.shape.size() >= 2 && numel > 0 &&
-         numel >= o.min_quant_numel;
+  return o.method != Method::kRaw && IsLossyCodable(t.dtype) && t.shape.size() >= 2 && numel >= o.min_quant_numel;
 }
 
 Status ExpandImportance(const TensorView& t, std::span<const float> w, uint64_t numel, const EncodeOptions& o,
@@ -240,7 +238,7 @@ Status TrainSharedBanks(const SafetensorsFile& in, const EncodeOptions& o, Share
   std::vector<CodebookInput> inputs;
   for (const TensorView& t : in.tensors) {
     std::vector<float> w;
-    if (!Quantizable(t, o) || !ToFiniteFloats(t, &w)) continue;
+    if (!Quantizable(t, o) || !ToFiniteFloats(t, &w) || w.empty()) continue;
     std::vector<float> imp;
     if (o.importance.count(t.name)) {
       uint64_t numel = 0;
@@ -314,7 +312,9 @@ Status PlanTensor(const TensorView& t, const EncodeOptions& o, const SharedBanks
   const std::span<const float> imp = p->importance;
   if (finite)
     for (float v : w) p->signal += static_cast<double>(v) * v;
-  if (!finite || !Quantizable(t, o)) {
+  // An empty tensor has no sub-vectors to train a codebook on or to code: under the codebook method it is
+  // stored raw (zero bytes).
+  if (!finite || !Quantizable(t, o) || (o.method == Method::kCodebook && p->numel == 0)) {
     p->candidates.resize(1);
     return RawCandidate(t, finite ? std::span<const float>(w) : std::span<const float>(), finite ? imp : std::span<const float>(), o, &p->candidates[0]);
   }
