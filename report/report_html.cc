@@ -143,7 +143,7 @@ h1{font-size:20px;margin:0 0 4px} h2{font-size:16px;margin:24px 0 8px}
 .sw.left{border:1px dashed #888}
 table{border-collapse:collapse} th,td{padding:1px 8px;text-align:left;border-bottom:1px solid #eee;white-space:nowrap}
 th{background:#f4f4f4;position:sticky;top:0} .num{text-align:right;font-variant-numeric:tabular-nums}
-td.name{font-family:ui-monospace,monospace;font-size:12px}
+td.name{font-family:ui-monospace,monospace;font-size:12px} .banks td:last-child{white-space:normal;max-width:640px}
 </style>)";
 
 }  // namespace
