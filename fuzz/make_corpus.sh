@@ -8,8 +8,10 @@ sdc=${SDCODEC:-$root/build/sdcodec}
 corpus=$root/fuzz/corpus
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-rm -rf "$corpus"
+# Only the generated seeds are replaced: inputs merged in from fuzzing runs (hash-named files, added with
+# `fuzz_X -merge=1 fuzz/corpus/X NEW_CORPUS`) stay.
 mkdir -p "$corpus"/{container,decode,safetensors,rans}
+rm -f "$corpus"/container/*.sdc "$corpus"/decode/*.sdc "$corpus"/safetensors/*.safetensors "$corpus"/rans/seed*
 python3 - "$tmp" <<'PY'
 import sys
 import numpy as np
