@@ -102,16 +102,23 @@ bool Accepted(std::vector<uint8_t> file) {
 void SweepSingleByteChanges(const std::vector<uint8_t>& file) {
   ASSERT_TRUE(Accepted(file));
   std::vector<std::string> survivors;
-  // Every other value of every byte: 255 variants a byte.
+  // Every other value of every byte: 255 variants a byte. Sanitizer builds, which are here for memory
+  // errors (the Release run already proves detection of every value), try each single-bit flip and 0xFF.
+#ifdef SDC_SANITIZED
+  const std::vector<int> masks = {1, 2, 4, 8, 16, 32, 64, 128, 255};
+#else
+  std::vector<int> masks(255);
+  for (int m = 1; m < 256; ++m) masks[m - 1] = m;
+#endif
   for (size_t i = 0; i < file.size(); ++i)
-    for (int mask = 1; mask < 256; ++mask) {
+    for (int mask : masks) {
       std::vector<uint8_t> f = file;
       f[i] ^= static_cast<uint8_t>(mask);
       if (Accepted(std::move(f))) survivors.push_back(std::to_string(i) + "^" + std::to_string(mask));
     }
   std::string list;
   for (size_t k = 0; k < survivors.size() && k < 20; ++k) list += survivors[k] + " ";
-  EXPECT_TRUE(survivors.empty()) << survivors.size() << " of " << 255 * file.size()
+  EXPECT_TRUE(survivors.empty()) << survivors.size() << " of " << masks.size() * file.size()
                                  << " single-byte changes were accepted: " << list;
 }
 
