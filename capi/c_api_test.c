@@ -5,16 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capi/c_test_check.h"
 #include "sdcodec/sdcodec.h"
 
-static int failures = 0;
-#define CHECK(cond)                                                  \
-  do {                                                               \
-    if (!(cond)) {                                                   \
-      fprintf(stderr, "%s:%d: CHECK failed: %s (last error: %s)\n", __FILE__, __LINE__, #cond, sdc_last_error()); \
-      ++failures;                                                    \
-    }                                                                \
-  } while (0)
 
 int main(void) {
   enum { R = 64, C = 48 };

@@ -5,9 +5,12 @@ before and after — once with the default (relative) error weighting and once w
 from activations (the mean square of each linear layer's input, per input channel: the diagonal of XᵀX / n,
 which is what the squared error of that layer's output weighs each weight column by).
 
-    python3 examples/train_roundtrip.py [--budget 110000] [--method scalar|codebook]
+    python3 examples/train_roundtrip.py [--budget 110000] [--method scalar|codebook] [--backend auto|torch|numpy]
 
-Needs torch (pip install torch) and the sdcodec package (pip install .). Prints one table.
+Needs the sdcodec package (pip install .) and, for the PyTorch path, torch. Without torch (or with
+--backend numpy) the same steps run on bench/llama2c_eval.py's numpy forward pass: the state dict is a dict
+of numpy arrays, activations are recorded at the same matrix products, and the decoded arrays are scored
+by the same evaluation; the table says which ran. Prints one table.
 """
 import argparse
 import pathlib
@@ -15,8 +18,12 @@ import sys
 import time
 
 import numpy as np
-import torch
-import torch.nn.functional as F
+
+try:
+    import torch
+    import torch.nn.functional as F
+except ImportError:  # the numpy path below still runs
+    torch = F = None
 
 import sdcodec
 
@@ -25,7 +32,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import llama2c_eval  # noqa: E402  (the reference numpy model, tokenizer and evaluation text)
 
 
-class Llama(torch.nn.Module):
+class Llama(torch.nn.Module if torch is not None else object):
     """llama2.c's model in torch, parameters under the converter's tensor names."""
 
     def __init__(self, cfg):
@@ -110,48 +117,125 @@ def collect_importance(model, tokens):
     return {k: v.numpy().astype(np.float32) for k, v in sums.items()}
 
 
+class TorchBackend:
+    """The state_dict of a torch module; activations from forward hooks; decoded with as_torch=True."""
+    name = "torch"
+
+    def __init__(self, state, ev):
+        self.cfg = llama2c_eval.config_from_state(state)
+        self.model = Llama(self.cfg)
+        self.model.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()}, strict=True)
+        self.model.eval()
+        self.ev = ev
+        self.base = bits_per_byte(self.model, ev.tokens, ev.nbytes)
+        assert abs(self.base - ev.ref_bpb) < 1e-3, (self.base, ev.ref_bpb)  # the torch model is the reference model
+
+    def state_dict(self):
+        return self.model.state_dict()
+
+    def importance(self, calib):
+        return collect_importance(self.model, calib)
+
+    def bpb_after(self, blob):
+        restored = Llama(self.cfg)
+        restored.load_state_dict(sdcodec.decode(blob, as_torch=True), strict=True)
+        restored.eval()
+        return bits_per_byte(restored, self.ev.tokens, self.ev.nbytes)
+
+
+class _Recorder:
+    """Stands in for a weight matrix W of llama2c_eval.Model, which computes x @ W (W = weight.T): records
+    the mean of x² per input channel (a weight column) under the weight's name, then multiplies."""
+    __array_ufunc__ = None  # makes numpy hand `x @ recorder` to __rmatmul__
+
+    def __init__(self, w, key, sums):
+        self.w, self.key, self.sums = w, key, sums
+
+    def __rmatmul__(self, x):
+        x2 = x.reshape(-1, x.shape[-1]).astype(np.float64)
+        self.sums[self.key] = self.sums.get(self.key, 0) + (x2 * x2).mean(0)
+        return x @ self.w
+
+
+class _TiedHead:
+    """The classifier matrix, used as x @ cls.T."""
+
+    def __init__(self, w, key, sums):
+        self.T = _Recorder(w.T, key, sums)
+
+
+class NumpyBackend:
+    """A dict of numpy arrays; activations recorded in bench/llama2c_eval.py's numpy forward pass."""
+    name = "numpy (torch not used: bench/llama2c_eval.py's forward pass)"
+
+    def __init__(self, state, ev):
+        self.state, self.ev = state, ev
+        self.base = ev.bpb(state)
+
+    def state_dict(self):
+        return self.state
+
+    def importance(self, calib):
+        m = llama2c_eval.Model(self.state)
+        sums = {}
+        for part, names in (("attention", ("wq", "wk", "wv", "wo")), ("feed_forward", ("w1", "w2", "w3"))):
+            for n in names:
+                mats = getattr(m, n)
+                for i in range(m.cfg.n_layers):
+                    mats[i] = _Recorder(mats[i], f"layers.{i}.{part}.{n}.weight", sums)
+        head = "output.weight" if "output.weight" in self.state else "tok_embeddings.weight"
+        m.cls = _TiedHead(m.cls, head, sums)
+        m.logits(calib)
+        return {k: v.astype(np.float32) for k, v in sums.items()}
+
+    def bpb_after(self, blob):
+        back = sdcodec.decode(blob)
+        assert {k: (v.dtype, v.shape) for k, v in back.items()} == {k: (v.dtype, v.shape) for k, v in self.state.items()}
+        return self.ev.bpb(back)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--budget", type=int, default=110_000)
     ap.add_argument("--method", default="scalar", choices=["scalar", "codebook"])
+    ap.add_argument("--backend", default="auto", choices=["auto", "torch", "numpy"],
+                    help="auto: torch when it is installed, else numpy")
     ap.add_argument("--calibration-seed", type=int, default=99)
     a = ap.parse_args()
-    torch.manual_seed(0)
-    state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in llama2c_eval.stories_state().items()}
-    cfg = llama2c_eval.config_from_state({k: v.numpy() for k, v in state.items()})
-    model = Llama(cfg)
-    model.load_state_dict(state, strict=True)
-    model.eval()
-    ev = llama2c_eval.Evaluator({k: v.numpy() for k, v in state.items()})
-    base = bits_per_byte(model, ev.tokens, ev.nbytes)
-    assert abs(base - ev.ref_bpb) < 1e-3, (base, ev.ref_bpb)  # the torch model is the reference model
+    if a.backend == "torch" and torch is None:
+        ap.error("--backend torch: torch is not installed (pip install torch), or use --backend numpy")
+    use_torch = torch is not None and a.backend != "numpy"
+    if use_torch:
+        torch.manual_seed(0)
+    state = llama2c_eval.stories_state()
+    ev = llama2c_eval.Evaluator(state)
+    backend = (TorchBackend if use_torch else NumpyBackend)(state, ev)
+    base = backend.base
     # Importance from different text than the evaluation's: sequences sampled with another seed.
-    calib = llama2c_eval.sample({k: v.numpy() for k, v in state.items()}, 8, 256, seed=a.calibration_seed)
-    importance = collect_importance(model, calib)
-    rows = [("float32 (no compression)", 4 * sum(v.numel() for v in state.values()), base, None)]
+    calib = llama2c_eval.sample(state, 8, 256, seed=a.calibration_seed)
+    importance = backend.importance(calib)
+    params = sum(np.asarray(v).size for v in state.values())
+    rows = [("float32 (no compression)", 4 * params, base, None)]
     options = {"method": a.method} if a.method == "scalar" else {"method": "codebook", "k": 256, "dim": 4}
     # Activation statistics say which input channels matter within a layer; across layers their scale is not
     # comparable (a layer's output error reaches the loss through the rest of the network), so each layer's
     # per-channel importance is scaled to mean 1 and multiplied by the default per-row weight 1/mean(w_row²)
     # (every output channel's relative error counts the same): one weight per element.
-    sd = model.state_dict()
     per_element = {}
     for name, col in importance.items():
-        w = sd[name].numpy().astype(np.float64)
+        w = np.asarray(state[name], dtype=np.float64)
         row = 1.0 / np.maximum((w * w).mean(1, keepdims=True), 1e-30)
         per_element[name] = (row * (col / col.mean())[None, :]).astype(np.float32)
     for label, kwargs in (("budget, default weighting", {}),
                           ("budget, activation importance", {"importance": per_element})):
         t = time.perf_counter()
-        blob = sdcodec.encode(model.state_dict(), budget=a.budget, **options, **kwargs)
+        blob = sdcodec.encode(backend.state_dict(), budget=a.budget, **options, **kwargs)
         secs = time.perf_counter() - t
-        restored = Llama(cfg)
-        restored.load_state_dict(sdcodec.decode(blob, as_torch=True), strict=True)
-        restored.eval()
-        rows.append((label, len(blob), bits_per_byte(restored, ev.tokens, ev.nbytes), secs))
-    print(f"stories260K round trip through sdcodec ({a.method}, budget {a.budget:,} bytes); evaluation: {ev.describe()}")
+        assert len(blob) <= a.budget, (len(blob), a.budget)
+        rows.append((label, len(blob), backend.bpb_after(blob), secs))
+    print(f"stories260K round trip through sdcodec ({a.method}, budget {a.budget:,} bytes; model run by {backend.name}); "
+          f"evaluation: {ev.describe()}")
     print(f"{'':34} {'bytes':>10} {'bits/weight':>12} {'bpb':>8} {'Δbpb':>8} {'encode s':>9}")
-    params = sum(v.numel() for v in state.values())
     for label, nbytes, bpb, secs in rows:
         print(f"{label:34} {nbytes:>10,} {8 * nbytes / params:>12.3f} {bpb:>8.4f} {bpb - base:>+8.4f} "
               f"{'' if secs is None else f'{secs:9.2f}'}")

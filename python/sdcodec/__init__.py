@@ -6,11 +6,17 @@
     model.load_state_dict(sdcodec.decode(blob, as_torch=True))
     report = sdcodec.inspect(blob)                       # same schema as `sdcodec inspect --json`
 
-Tensors are numpy arrays or torch tensors (any device; they are copied to the CPU). bfloat16 travels as
-bfloat16: torch bf16 tensors (or numpy arrays of ml_dtypes.bfloat16) are stored as BF16 and come back as
+Tensors are numpy arrays or torch tensors (any device; they are copied to the CPU); names, shapes and
+dtypes come back exactly. bfloat16 travels as bfloat16: torch bf16 tensors (or numpy arrays of
+ml_dtypes.bfloat16, or a .safetensors file's BF16 tensors) are stored as BF16 and come back as
 torch.bfloat16 with as_torch=True, as float32 (exact) by default, or as their raw uint16 bits with
-bf16="bits". Errors raise sdcodec.Error (a ValueError) carrying the library's one-line message. The work
-runs without the GIL.
+bf16="bits". The 8-bit floats (F8_E4M3, F8_E5M2) come back as their uint8 bits (torch.float8_e4m3fn /
+float8_e5m2 with as_torch=True). Errors raise sdcodec.Error (a ValueError) carrying the library's one-line
+message. Encoding, decoding and verifying run without the GIL.
+
+Files: encode_file(tensors_or_safetensors_path, out) and decode_file(path[, out_safetensors]) write
+atomically (a temporary file in the target's directory, renamed into place) and refuse an output path that
+names their input; load(path) decodes a file; save(data, path) writes bytes atomically.
 """
 import json
 import os
@@ -22,12 +28,14 @@ from . import _core
 
 Error = _core.Error
 
-__all__ = ["Error", "encode", "decode", "inspect", "verify", "encode_file", "decode_file", "load", "save"]
+__all__ = ["Error", "encode", "decode", "inspect", "verify", "encode_file", "decode_file", "load", "save",
+           "read_safetensors"]
 
 _NP_TO_SDC = {"float32": "F32", "float16": "F16", "float64": "F64", "int8": "I8", "uint8": "U8", "int16": "I16",
               "uint16": "U16", "int32": "I32", "uint32": "U32", "int64": "I64", "uint64": "U64", "bool": "BOOL",
-              "bfloat16": "BF16"}
-_SDC_TO_NP = {v: k for k, v in _NP_TO_SDC.items() if k != "bfloat16"}
+              "bfloat16": "BF16", "float8_e4m3fn": "F8_E4M3", "float8_e5m2": "F8_E5M2"}  # (the last three: ml_dtypes)
+_SDC_TO_NP = {v: k for k, v in _NP_TO_SDC.items() if k not in ("bfloat16", "float8_e4m3fn", "float8_e5m2")}
+_TORCH_BITS = {"bfloat16": ("BF16", "int16"), "float8_e4m3fn": ("F8_E4M3", "uint8"), "float8_e5m2": ("F8_E5M2", "uint8")}
 
 
 def _as_entry(name, value):
@@ -35,8 +43,9 @@ def _as_entry(name, value):
     if type(value).__module__.startswith("torch"):
         import torch
         t = value.detach().to("cpu").contiguous()
-        if t.dtype == torch.bfloat16:
-            return (name, "BF16", list(t.shape), t.view(torch.int16).numpy().tobytes())
+        bits = _TORCH_BITS.get(str(t.dtype).replace("torch.", ""))
+        if bits is not None:  # dtypes numpy lacks: their bit patterns
+            return (name, bits[0], list(t.shape), t.view(getattr(torch, bits[1])).numpy().tobytes())
         value = t.numpy()
     a = np.asarray(value)
     if not a.flags.c_contiguous:  # (np.ascontiguousarray would also turn 0-d arrays into 1-d ones)
@@ -59,9 +68,12 @@ def encode(tensors, budget=None, importance=None, assets=None, **options):
       target_snr, distortion, k, dim, codebooks, per_tensor_banks, lambda, residuals, kmeans_iters, beam, seed,
       device, zstd_level, raw_dtype, min_numel, alignment, roles ({glob: role}), reserve.
     """
+    return _encode_entries([_as_entry(n, v) for n, v in tensors.items()], budget, importance, assets, options)
+
+
+def _encode_entries(items, budget, importance, assets, options):
     if budget is not None:
         options["budget"] = int(budget)
-    items = [_as_entry(n, v) for n, v in tensors.items()]
     imp = []
     for n, v in (importance or {}).items():
         a = v.detach().to("cpu").float().numpy() if type(v).__module__.startswith("torch") else np.asarray(v)
@@ -79,10 +91,13 @@ def _to_array(dtype, shape, data, bf16, as_torch):
         if bf16 == "bits":
             return bits.copy()
         return (bits.astype(np.uint32) << 16).view(np.float32)  # exact: bf16 is the top half of a float32
-    if dtype not in _SDC_TO_NP:  # F8 and other dtypes numpy lacks: the raw bytes
-        a = np.frombuffer(data, dtype=np.uint8).copy()
-    else:
-        a = np.frombuffer(data, dtype=np.dtype(_SDC_TO_NP[dtype]).newbyteorder("<")).reshape(shape).copy()
+    if dtype in ("F8_E4M3", "F8_E5M2"):  # numpy has no 8-bit floats: their bits
+        a = np.frombuffer(data, dtype=np.uint8).reshape(shape).copy()
+        if as_torch:
+            import torch
+            return torch.from_numpy(a).view(torch.float8_e4m3fn if dtype == "F8_E4M3" else torch.float8_e5m2)
+        return a
+    a = np.frombuffer(data, dtype=np.dtype(_SDC_TO_NP[dtype]).newbyteorder("<")).reshape(shape).copy()
     if as_torch:
         import torch
         return torch.from_numpy(a)
@@ -109,11 +124,19 @@ def verify(data, max_tensor_bytes=0, max_output_bytes=0):
     _core.verify(bytes(data), max_tensor_bytes, max_output_bytes)
 
 
+def _same_file(a, b):
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
 def save(data, path):
-    """Writes bytes to path atomically (temporary file in the same directory, then rename)."""
+    """Writes bytes to path atomically (a temporary file in the same directory, fsynced, then renamed):
+    readers see the old file or the new one, never a part."""
     path = os.fspath(path)
     d = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".sdcodec-", dir=d)
+    fd, tmp = tempfile.mkstemp(prefix=".sdcodec-", suffix=".tmp", dir=d)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -125,17 +148,48 @@ def save(data, path):
         raise
 
 
+def read_safetensors(path):
+    """A .safetensors file's tensors as {name: array} (every dtype; see decode for bf16 and F8), validated by
+    the library's reader."""
+    with open(path, "rb") as f:
+        entries, _ = _core.parse_safetensors(f.read())
+    return {n: _to_array(d, s, b, "float32", False) for n, d, s, b in entries}
+
+
 def load(path, **kwargs):
-    """decode() of a file."""
+    """decode() of an .sdc file: {name: array} (kwargs as for decode)."""
     with open(path, "rb") as f:
         return decode(f.read(), **kwargs)
 
 
-decode_file = load
+def decode_file(path, out=None, **kwargs):
+    """Without out: load(path). With out: the decoded tensors written to the .safetensors file `out`
+    (atomically; every dtype kept, bf16 as bf16), refusing an `out` that names `path`; returns its size."""
+    if out is None:
+        return load(path, **kwargs)
+    if _same_file(path, out):
+        raise Error(f"invalid argument: output '{os.fspath(out)}' is the input file")
+    with open(path, "rb") as f:
+        tensors, _ = _core.decode(f.read(), kwargs.pop("max_tensor_bytes", 0), kwargs.pop("max_output_bytes", 0))
+    if kwargs:
+        raise TypeError(f"decode_file() got unexpected keyword arguments {sorted(kwargs)}")
+    data = _core.serialize_safetensors(tensors, {})
+    save(data, out)
+    return len(data)
 
 
 def encode_file(tensors, path, **kwargs):
-    """encode() to a file, written atomically; returns the number of bytes."""
-    data = encode(tensors, **kwargs)
+    """encode() to the file `path`, written atomically; returns the number of bytes. `tensors` is a mapping
+    (a state_dict) or the path of a .safetensors file (read with every dtype kept, as `sdcodec encode` does);
+    a `path` that names that input file is refused."""
+    if isinstance(tensors, (str, os.PathLike)):
+        if _same_file(tensors, path):
+            raise Error(f"invalid argument: output '{os.fspath(path)}' is the input file")
+        with open(tensors, "rb") as f:
+            entries, _ = _core.parse_safetensors(f.read())
+        budget, importance, assets = kwargs.pop("budget", None), kwargs.pop("importance", None), kwargs.pop("assets", None)
+        data = _encode_entries(entries, budget, importance, assets, kwargs)
+    else:
+        data = encode(tensors, **kwargs)
     save(data, path)
     return len(data)

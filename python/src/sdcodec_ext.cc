@@ -3,6 +3,7 @@
 // is released while encoding, decoding and verifying; failures raise sdcodec.Error with the library's
 // one-line message.
 #include <nanobind/nanobind.h>
+#include <nanobind/stl/map.h>
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/tuple.h>
@@ -14,6 +15,7 @@
 #include "decoder/decoder.h"
 #include "encoder/enc_input.h"
 #include "encoder/encoder.h"
+#include "format/safetensors.h"
 #include "report/report.h"
 
 namespace nb = nanobind;
@@ -130,6 +132,26 @@ void Verify(nb::bytes data, uint64_t max_tensor_bytes, uint64_t max_output_bytes
   Check(s);
 }
 
+// A safetensors file's tensors as (name, dtype, shape, bytes) and its metadata, validated by the C++ reader.
+std::pair<std::vector<TensorOut>, std::map<std::string, std::string>> ParseSafetensors(nb::bytes data) {
+  sdc::SafetensorsFile f;
+  Check(sdc::ParseSafetensors(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data.c_str()), data.size()), &f));
+  std::pair<std::vector<TensorOut>, std::map<std::string, std::string>> out;
+  for (const sdc::TensorView& t : f.tensors)
+    out.first.emplace_back(t.name, sdc::DTypeName(t.dtype), t.shape,
+                           nb::bytes(reinterpret_cast<const char*>(t.data.data()), t.data.size()));
+  out.second = f.metadata;
+  return out;
+}
+
+nb::bytes SerializeSafetensors(const std::vector<TensorIn>& tensors, const std::map<std::string, std::string>& metadata) {
+  std::vector<sdc::TensorView> views;
+  for (const TensorIn& t : tensors) views.push_back(View(t));
+  std::vector<uint8_t> out;
+  Check(sdc::SerializeSafetensors(views, metadata, &out));
+  return nb::bytes(reinterpret_cast<const char*>(out.data()), out.size());
+}
+
 }  // namespace
 
 NB_MODULE(_core, m) {
@@ -138,5 +160,7 @@ NB_MODULE(_core, m) {
   m.def("encode", &Encode, nb::arg("tensors"), nb::arg("importance"), nb::arg("assets"), nb::arg("options_json"));
   m.def("decode", &Decode, nb::arg("data"), nb::arg("max_tensor_bytes") = 0, nb::arg("max_output_bytes") = 0);
   m.def("inspect", &Inspect, nb::arg("data"));
+  m.def("parse_safetensors", &ParseSafetensors, nb::arg("data"));
+  m.def("serialize_safetensors", &SerializeSafetensors, nb::arg("tensors"), nb::arg("metadata"));
   m.def("verify", &Verify, nb::arg("data"), nb::arg("max_tensor_bytes") = 0, nb::arg("max_output_bytes") = 0);
 }
