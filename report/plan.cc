@@ -1,6 +1,8 @@
 #include "report/plan.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <map>
 
 #include "format/types.h"
 
@@ -25,14 +27,22 @@ Status RatesFromReport(const Json& r, const std::string& source, MeasuredRates* 
             "plan: the measured report is not sdcodec.inspect/1");
   MeasuredRates m;
   m.source = source;
-  std::array<double, 6> bytes{}, params{};
+  std::array<double, 6> bytes{}, params{}, count{}, share{};
   uint64_t tensors = 0, embedding_rows = 0, embedding_numel = 0;
+  std::map<uint64_t, int> users;  // bank index -> codebook tensors drawing from it
+  int coded = 0;                  // codebook tensors
   for (const Json& t : r["tensors"]) {
     const auto role = ParseRoleName(t["role"].get<std::string>());
     SDC_CHECK(role.has_value(), StatusCode::kInvalidArgument, "plan: unknown role in the measured report");
     const int k = static_cast<int>(*role);
     bytes[k] += t["stored_bytes"].get<double>();
     params[k] += t["numel"].get<double>();
+    count[k] += 1;
+    share[k] += t.value("bank_share", 0.0);
+    if (t.value("representation", "") == "codebook" && t.contains("params")) {
+      ++coded;
+      for (const Json& b : t["params"]["banks"]) ++users[b.get<uint64_t>()];
+    }
     ++tensors;
     if (*role == Role::kEmbedding && t["numel"].get<uint64_t>() > embedding_numel && !t["shape"].empty()) {
       embedding_numel = t["numel"].get<uint64_t>();
@@ -58,6 +68,31 @@ Status RatesFromReport(const Json& r, const std::string& source, MeasuredRates* 
             "plan: the measured file holds no attention, MLP or embedding tensor to take a rate from");
   m.manifest_bytes_per_tensor = r["manifest"]["stored_bytes"].get<double>() / static_cast<double>(tensors);
   m.bank_bytes = r["roles"].contains("banks") ? r["roles"]["banks"].get<uint64_t>() : 0;
+  // No bank with two users: each coded tensor brought its own, a cost per tensor rather than per file. With
+  // a single codebook tensor the banks cannot show it; the encoder string (informative) then decides.
+  m.per_tensor_banks = !users.empty();
+  for (const auto& [bank, n] : users) m.per_tensor_banks = m.per_tensor_banks && n == 1;
+  if (m.per_tensor_banks && coded == 1)
+    m.per_tensor_banks = r.value("encoder", "").find("banks=per-tensor") != std::string::npos;
+  if (m.per_tensor_banks) {
+    double used = 0;
+    for (int k = 0; k < kRoleCount; ++k) {
+      used += share[k];
+      m.bank_bytes_per_tensor[k] = count[k] > 0 ? share[k] / count[k] : -1.0;
+    }
+    m.bank_bytes = static_cast<uint64_t>(std::max(0.0, static_cast<double>(m.bank_bytes) - used) + 0.5);  // unused
+    auto borrow_banks = [&](int to, std::initializer_list<int> from) {
+      for (int f : from)
+        if (m.bank_bytes_per_tensor[to] < 0 && m.bank_bytes_per_tensor[f] >= 0)
+          m.bank_bytes_per_tensor[to] = m.bank_bytes_per_tensor[f];
+    };
+    borrow_banks(kAttn, {kMlp});
+    borrow_banks(kMlp, {kAttn});
+    borrow_banks(kEmb, {kAttn, kMlp});
+    borrow_banks(kHead, {kEmb});
+    borrow_banks(kOther, {kAttn, kMlp});
+    for (double& b : m.bank_bytes_per_tensor) b = std::max(b, 0.0);  // norms: raw, no banks
+  }
   m.measured_vocab = embedding_rows;
   const double assets = r["roles"].contains("assets") ? r["roles"]["assets"].get<double>() : 0.0;
   m.asset_bytes_per_vocab_entry = embedding_rows ? assets / static_cast<double>(embedding_rows) : 0.0;
@@ -113,9 +148,11 @@ Status Plan(const ModelShape& s, const MeasuredRates& m, Json* out) {
     params += p.params[k];
     tensors += p.tensors[k];
   }
+  double banks = static_cast<double>(m.bank_bytes);
+  for (int k = 0; k < kRoleCount; ++k) banks += m.bank_bytes_per_tensor[k] * static_cast<double>(p.tensors[k]);
   const double assets = m.asset_bytes_per_vocab_entry * static_cast<double>(s.vocab);
   const double manifest = m.manifest_bytes_per_tensor * static_cast<double>(tensors);
-  const double total = tensor_bytes + static_cast<double>(m.bank_bytes) + assets + manifest + 40.0;
+  const double total = tensor_bytes + banks + assets + manifest + 40.0;
   Json j;
   j["schema"] = "sdcodec.plan/1";
   j["measured_from"] = m.source;
@@ -125,7 +162,8 @@ Status Plan(const ModelShape& s, const MeasuredRates& m, Json* out) {
                 {"kv_heads", s.kv_heads ? s.kv_heads : s.heads}, {"tied", s.tied},
                 {"factor_rank", s.factor_rank}, {"gated_mlp", s.gated_mlp}};
   j["roles"] = roles;
-  j["banks"] = m.bank_bytes;
+  j["banks"] = banks;
+  j["bank_model"] = m.per_tensor_banks ? "per_tensor" : "shared";
   j["assets"] = assets;
   j["manifest"] = manifest;
   j["header"] = 40;
@@ -162,7 +200,8 @@ std::string PlanText(const std::vector<Json>& plans) {
       std::snprintf(buf, sizeof buf, "%.0f (%.2f b/w)", r["bytes"].get<double>(), r["bits_per_weight"].get<double>());
       return std::string(buf);
     });
-  out += row("banks", [&](const Json& p) { return num(p["banks"].get<double>()); });
+  const bool per_tensor = plans[0].value("bank_model", "") == "per_tensor";
+  out += row(per_tensor ? "banks (per tensor)" : "banks", [&](const Json& p) { return num(p["banks"].get<double>()); });
   out += row("assets", [&](const Json& p) { return num(p["assets"].get<double>()); });
   out += row("manifest", [&](const Json& p) { return num(p["manifest"].get<double>()); });
   out += row("header", [&](const Json& p) { return num(p["header"].get<double>()); });

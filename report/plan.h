@@ -35,14 +35,18 @@ struct MeasuredRates {
   std::array<double, 6> bits_per_weight{};  // by Role (embedding, head, attention, mlp, norm, other); < 0: none
   std::array<bool, 6> measured{};           // true where the file held tensors of that role
   double manifest_bytes_per_tensor = 0;
-  uint64_t bank_bytes = 0;                  // shared banks: a fixed cost, whatever the model size
+  uint64_t bank_bytes = 0;                  // shared (and unused) banks: a fixed cost, whatever the model size
+  // Per-tensor banks (`--per-tensor-banks`: no bank has two users) cost a bank set per coded tensor, so
+  // they scale with the tensor count: mean bank bytes per tensor of each role.
+  bool per_tensor_banks = false;
+  std::array<double, 6> bank_bytes_per_tensor{};
   double asset_bytes_per_vocab_entry = 0;   // a tokenizer's size grows with the vocabulary
   uint64_t measured_vocab = 0;
 };
 
 // Reads the rates from an inspect report (InspectJson). Roles the file lacks borrow from the closest one
 // (head from embedding, attention and mlp from each other, embedding from the trunk); norms default to 32
-// bits (stored raw as f32).
+// bits (stored raw as f32). Per-tensor bank bytes borrow the same way.
 Status RatesFromReport(const nlohmann::ordered_json& report, const std::string& source, MeasuredRates* out);
 
 // Parameters and tensor count by role for a shape (roles indexed as Role).

@@ -62,15 +62,19 @@ Json CompareJson(const std::vector<std::pair<std::string, Json>>& reports) {
     }
     Json row = {{"name", n}, {"files", entries}};
     // Differences of each later file from the first, where both hold the tensor.
-    Json delta_bytes = Json::array(), delta_snr = Json::array();
+    Json delta_bytes = Json::array(), delta_bpw = Json::array(), delta_snr = Json::array();
     for (size_t f = 1; f < entries.size(); ++f) {
       const bool both = !entries[0].is_null() && !entries[f].is_null();
       delta_bytes.push_back(both ? Json(entries[f]["stored_bytes"].get<int64_t>() - entries[0]["stored_bytes"].get<int64_t>())
                                  : Json(nullptr));
+      delta_bpw.push_back(both ? Json(entries[f]["bits_per_weight"].get<double>() -
+                                      entries[0]["bits_per_weight"].get<double>())
+                               : Json(nullptr));
       const bool snr = both && !entries[0]["snr_db"].is_null() && !entries[f]["snr_db"].is_null();
       delta_snr.push_back(snr ? Json(entries[f]["snr_db"].get<double>() - entries[0]["snr_db"].get<double>()) : Json(nullptr));
     }
     row["delta_bytes"] = delta_bytes;
+    row["delta_bits_per_weight"] = delta_bpw;
     row["delta_snr_db"] = delta_snr;
     tensors.push_back(row);
   }
@@ -87,9 +91,11 @@ std::string CompareText(const Json& j) {
   std::string out;
   for (size_t f = 0; f < n; ++f) {
     const Json& file = j["files"][f];
+    const double params = file["params"].get<double>();
     out += "[" + std::to_string(f + 1) + "] " + file["label"].get<std::string>() + ": " +
            std::to_string(file["file_bytes"].get<uint64_t>()) + " bytes, " +
-           Cell("%.3f", file["bits_per_weight"].get<double>()) + " bits/weight";
+           Cell("%.3f", file["bits_per_weight"].get<double>()) + " bits/weight in tensors, " +
+           Cell("%.3f", params > 0 ? 8.0 * file["file_bytes"].get<double>() / params : 0.0) + " over the file";
     if (!file["budget"].is_null()) out += ", budget " + std::to_string(file["budget"]["bytes"].get<uint64_t>());
     out += "\n";
   }
@@ -108,23 +114,31 @@ std::string CompareText(const Json& j) {
   if (n > 1)
     out += Pad(Cell("%+.0f", j["files"][n - 1]["file_bytes"].get<double>() - j["files"][0]["file_bytes"].get<double>()),
                12, true);
-  out += "\n\ntensors (each file: representation bytes b/w SNR; then the last file minus the first):\n";
+  // A bank column only when some file has banks: shared against per-tensor banks is decided by it.
+  bool banks = false;
+  for (const Json& t : j["tensors"])
+    for (const Json& e : t["files"]) banks = banks || (!e.is_null() && e["bank_share"].get<double>() > 0);
+  out += "\n\ntensors (each file: representation bytes " + std::string(banks ? "bank-share " : "") +
+         "b/w SNR; then the last file minus the first):\n";
   for (const Json& t : j["tensors"]) {
     out += "  " + Pad(t["name"].get<std::string>(), 40, false);
     for (const Json& e : t["files"]) {
       if (e.is_null()) {
-        out += " | " + Pad("(absent)", 34, false);
+        out += " | " + Pad("(absent)", banks ? 42 : 34, false);
         continue;
       }
       const std::string snr = e["snr_db"].is_null() ? "lossless" : Cell("%.2f", e["snr_db"].get<double>());
       out += " | " + Pad(e["representation"].get<std::string>(), 8, false) +
              Pad(std::to_string(e["stored_bytes"].get<uint64_t>()), 9, true) +
+             (banks ? Pad(Cell("%.0f", e["bank_share"].get<double>()), 8, true) : "") +
              Pad(Cell("%.3f", e["bits_per_weight"].get<double>()), 8, true) + Pad(snr, 9, true);
     }
     if (n > 1) {
       const Json& db = t["delta_bytes"][n - 2];
+      const Json& dw = t["delta_bits_per_weight"][n - 2];
       const Json& ds = t["delta_snr_db"][n - 2];
       out += " | " + (db.is_null() ? std::string("-") : Cell("%+.0f B", db.get<double>())) +
+             (dw.is_null() ? std::string("") : Cell(" %+.3f b/w", dw.get<double>())) +
              (ds.is_null() ? std::string("") : Cell(" %+.2f dB", ds.get<double>()));
     }
     out += "\n";

@@ -68,6 +68,22 @@ std::string RoleBar(const Json& j) {
   return svg + "</svg>" + legend + "</ul>";
 }
 
+// The representation with the setting that decides its rate (bits, bank shape, stored dtype): a budget
+// encoding mixes these per tensor, so the bare name would hide where the bytes went.
+std::string ReprLabel(const Json& t) {
+  const std::string repr = t["representation"].get<std::string>();
+  const Json& p = t["params"];
+  if (repr == "scalar") return "scalar " + std::to_string(p["bits"].get<int>()) + "b";
+  if (repr == "codebook") {
+    std::string ks;
+    for (const Json& k : p["k"]) ks += (ks.empty() ? "" : "+") + std::to_string(k.get<uint64_t>());
+    std::string label = "codebook k" + ks + " d" + std::to_string(p["dim"].get<int>());  // one k per bank
+    if (p["residuals"].get<uint64_t>() > 0) label += " +res";
+    return label;
+  }
+  return "raw " + p["stored_dtype"].get<std::string>();
+}
+
 // One row per tensor, largest first: a bar of its stored bytes split into parts, plus its share of banks.
 std::string TensorBars(const Json& j) {
   std::vector<const Json*> ts;
@@ -78,8 +94,10 @@ std::string TensorBars(const Json& j) {
   double most = 1;
   for (const Json* t : ts) most = std::max(most, (*t)["stored_bytes"].get<double>() + (*t)["bank_share"].get<double>());
   const double width = 420, row = 18;
+  const bool banks = !j["banks"].empty();
   std::string out = "<table class=\"tensors\"><thead><tr><th>tensor</th><th>role</th><th>repr</th><th>params</th>"
-                    "<th>bytes</th><th>b/w</th><th>SNR dB</th><th>bytes by part</th></tr></thead><tbody>";
+                    "<th>bytes</th>" + std::string(banks ? "<th>bank share</th>" : "") +
+                    "<th>b/w</th><th>SNR dB</th><th>bytes by part</th></tr></thead><tbody>";
   for (const Json* tp : ts) {
     const Json& t = *tp;
     std::string svg = "<svg width=\"" + Fmt("%.0f", width) + "\" height=\"" + Fmt("%.0f", row - 4) + "\">";
@@ -100,9 +118,10 @@ std::string TensorBars(const Json& j) {
     svg += "</svg>";
     const std::string snr = t["snr_db"].is_null() ? "lossless" : Fmt("%.2f", t["snr_db"].get<double>());
     out += "<tr><td class=\"name\">" + HtmlEscape(t["name"].get<std::string>()) + "</td><td>" +
-           HtmlEscape(t["role"].get<std::string>()) + "</td><td>" + HtmlEscape(t["representation"].get<std::string>()) +
+           HtmlEscape(t["role"].get<std::string>()) + "</td><td>" + HtmlEscape(ReprLabel(t)) +
            "</td><td class=\"num\">" + Bytes(t["numel"].get<uint64_t>()) + "</td><td class=\"num\">" +
            Bytes(t["stored_bytes"].get<uint64_t>()) + "</td><td class=\"num\">" +
+           (banks ? Fmt("%.0f", t["bank_share"].get<double>()) + "</td><td class=\"num\">" : "") +
            Fmt("%.3f", t["bits_per_weight"].get<double>()) + "</td><td class=\"num\">" + snr + "</td><td>" + svg +
            "</td></tr>";
   }

@@ -12,9 +12,10 @@ MODELS = ROOT.parent / "shared" / "models"
 
 @pytest.fixture(scope="session")
 def sdcodec():
-    exe = ROOT / "build" / "sdcodec"
+    # SDCODEC_BIN points the tests at another build (e.g. one made in its own build directory).
+    exe = pathlib.Path(os.environ.get("SDCODEC_BIN", ROOT / "build" / "sdcodec"))
     if not exe.exists():
-        pytest.fail("build/sdcodec is missing: run scripts/setup.sh first")
+        pytest.fail(f"{exe} is missing: run scripts/setup.sh first (or set SDCODEC_BIN)")
     return str(exe)
 
 
