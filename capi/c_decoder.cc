@@ -3,6 +3,7 @@
 #include <cstring>
 #include <string>
 
+#include "capi/c_bridge.h"
 #include "capi/c_error.h"
 #include "decoder/decoder.h"
 #include "include/sdcodec/sdcodec.h"
@@ -29,6 +30,15 @@ static_assert(static_cast<int>(StatusCode::kUnsupported) == SDC_E_UNSUPPORTED);
 static_assert(static_cast<int>(StatusCode::kBudget) == SDC_E_BUDGET);
 static_assert(static_cast<int>(StatusCode::kInternal) == SDC_E_INTERNAL);
 
+int Wrap(std::unique_ptr<Decoder> d, sdc_decoder** out) {
+  auto* h = new (std::nothrow) sdc_decoder;
+  if (!h) return Report(Error(StatusCode::kInternal, "out of memory"));
+  h->d = std::move(d);
+  *out = h;
+  return SDC_OK;
+}
+}  // namespace
+
 DecodeLimits LimitsOf(const sdc_limits* l) {
   DecodeLimits out;
   if (!l) return out;
@@ -40,19 +50,28 @@ DecodeLimits LimitsOf(const sdc_limits* l) {
   return out;
 }
 
-int Wrap(std::unique_ptr<Decoder> d, sdc_decoder** out) {
-  auto* h = new (std::nothrow) sdc_decoder;
-  if (!h) return Report(Error(StatusCode::kInternal, "out of memory"));
-  h->d = std::move(d);
-  *out = h;
-  return SDC_OK;
-}
-}  // namespace
-
 int Report(const Status& s) {
   if (s.ok()) return SDC_OK;
   last_error = s.ToString();
   return Code(s.code());
+}
+
+Status ToView(const sdc_tensor_in& t, TensorView* v) {
+  SDC_CHECK(t.name && t.dtype && (t.shape || t.rank == 0) && (t.data || t.nbytes == 0) && t.rank <= SDC_MAX_RANK,
+            StatusCode::kInvalidArgument, "tensor entry with a null field or rank above 8");
+  auto dtype = ParseDTypeName(t.dtype);
+  SDC_CHECK(dtype.has_value(), StatusCode::kInvalidArgument,
+            "tensor '" + std::string(t.name) + "': unknown dtype '" + t.dtype + "'");
+  v->name = t.name;
+  v->dtype = *dtype;
+  v->shape.assign(t.shape, t.shape + t.rank);
+  uint64_t n = DTypeSize(*dtype);
+  for (uint64_t d : v->shape)
+    SDC_CHECK(!__builtin_mul_overflow(n, d, &n), StatusCode::kInvalidArgument, "tensor '" + v->name + "': shape overflows");
+  SDC_CHECK(n == t.nbytes, StatusCode::kInvalidArgument,
+            "tensor '" + v->name + "': " + std::to_string(t.nbytes) + " bytes for a shape of " + std::to_string(n));
+  v->data = std::span<const uint8_t>(static_cast<const uint8_t*>(t.data), t.nbytes);
+  return Status::Ok();
 }
 
 }  // namespace sdc::capi

@@ -2,33 +2,14 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "capi/c_bridge.h"
 #include "capi/c_error.h"
-#include "capi/encode_options.h"
 #include "encoder/enc_input.h"
+#include "encoder/encoder.h"
 #include "include/sdcodec/sdcodec.h"
 
 using sdc::capi::Report;
-
-namespace {
-
-sdc::Status ToView(const sdc_tensor_in& t, sdc::TensorView* v) {
-  SDC_CHECK(t.name && t.dtype && (t.shape || t.rank == 0) && (t.data || t.nbytes == 0) && t.rank <= SDC_MAX_RANK,
-            sdc::StatusCode::kInvalidArgument, "tensor entry with a null field or rank above 8");
-  auto dtype = sdc::ParseDTypeName(t.dtype);
-  SDC_CHECK(dtype.has_value(), sdc::StatusCode::kInvalidArgument, std::string("unknown dtype '") + t.dtype + "'");
-  v->name = t.name;
-  v->dtype = *dtype;
-  v->shape.assign(t.shape, t.shape + t.rank);
-  uint64_t n = sdc::DTypeSize(*dtype);
-  for (uint64_t d : v->shape)
-    SDC_CHECK(!__builtin_mul_overflow(n, d, &n), sdc::StatusCode::kInvalidArgument, "tensor '" + v->name + "': shape overflows");
-  SDC_CHECK(n == t.nbytes, sdc::StatusCode::kInvalidArgument,
-            "tensor '" + v->name + "': " + std::to_string(t.nbytes) + " bytes for a shape of " + std::to_string(n));
-  v->data = std::span<const uint8_t>(static_cast<const uint8_t*>(t.data), t.nbytes);
-  return sdc::Status::Ok();
-}
-
-}  // namespace
+using sdc::capi::ToView;
 
 extern "C" int sdc_encode(const sdc_tensor_in* tensors, size_t n, const sdc_tensor_in* importance,
                           size_t n_importance, const char* options_json, uint8_t** out, size_t* out_size) {

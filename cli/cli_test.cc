@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "decoder/decoder.h"
+#include "encoder/enc_options.h"
 #include "format/file_io.h"
 #include "format/safetensors.h"
 #include "tests/sdc_test_builder.h"
@@ -206,6 +207,11 @@ TEST_F(Cli, FailuresPrintOneLine) {
   ExpectOneLineFailure("encode " + model + " -o '" + Path("x.sdc") + "' --asset nonsense");
   ExpectOneLineFailure("encode " + model + " -o '" + Path("x.sdc") + "' --budget 100", "budget");
   ExpectOneLineFailure("encode " + model + " -o '" + Path("x.sdc") + "' --alignment 3");
+  // Numbers are checked by the option table's ranges, not wrapped: a negative budget is no huge one.
+  ExpectOneLineFailure("encode " + model + " -o '" + Path("x.sdc") + "' --budget -5", "budget");
+  ExpectOneLineFailure("encode " + model + " -o '" + Path("x.sdc") + "' --budget 5x", "not a number");
+  ExpectOneLineFailure("encode " + model + " -o '" + Path("x.sdc") + "' --threads -3", "threads");
+  ExpectOneLineFailure("encode " + model + " -o '" + Path("x.sdc") + "' --residuals 0.9", "residuals");
   ExpectOneLineFailure("encode " + model);  // no -o
   ExpectOneLineFailure("frobnicate");
   ExpectOneLineFailure("");
@@ -287,8 +293,13 @@ TEST_F(Cli, HelpForEverySubcommand) {
     EXPECT_EQ(r.code, 0) << args << ": " << r.err;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << args << ": " << r.out;
   }
+  // encode's help is generated from the option table: every option, with its own help text.
   const RunResult r = Sdcodec("encode --help");
-  for (const char* option : {"--bits", "--budget", "--reserve", "--alignment", "--asset", "--raw-dtype", "--group"})
+  for (const OptionSpec& spec : EncodeOptionTable()) {
+    EXPECT_NE(r.out.find("--" + std::string(spec.name) + " "), std::string::npos) << spec.name;
+    EXPECT_NE(r.out.find(std::string(spec.help)), std::string::npos) << spec.name;
+  }
+  for (const char* option : {"--asset", "--importance", "--threads", "--quiet"})
     EXPECT_NE(r.out.find(option), std::string::npos) << option;
 }
 

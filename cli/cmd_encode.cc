@@ -1,5 +1,6 @@
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <map>
 
@@ -14,25 +15,45 @@
 namespace sdc::cli {
 namespace {
 
+// The settings come from the encode option table (encoder/enc_options.h): each is collected here as the
+// strings the user typed and applied through SetEncodeOption, the same path as the C API's and Python's
+// JSON. What is specific to the command line are the files: input, output, importance, assets.
 struct EncodeArgs {
-  std::string input, output, method = "scalar", raw_dtype = "keep";
-  int bits = 6, zstd_level = 19, threads = 0;
-  uint32_t group = 0, alignment = 0;
-  uint64_t min_numel = 1024, budget = 0, reserve = 0;
-  std::vector<std::string> assets, roles;
+  std::string input, output, importance;
+  std::vector<std::string> assets;
+  int threads = 0;
   bool quiet = false;
-  // codebook method
-  uint32_t k = 256, dim = 8;
-  int codebooks = 1, kmeans_iters = 15, beam = 4;
-  uint64_t seed = 1;
-  double lambda = 0.0;
-  bool per_tensor_banks = false;
-  std::vector<double> residuals;
-  double target_snr = 0;
-  std::string distortion = "relative";
-  std::string importance;
-  std::string device = "auto";
+  std::map<std::string, std::vector<std::string>> given;  // table option name -> its value(s) as typed
+  std::map<std::string, bool> flags;                      // table flags given on the command line
 };
+
+// The JSON value of a table option typed on the command line (integers stay integers, so the range check
+// sees "-5" as the negative number it is).
+Status ParseGiven(const OptionSpec& spec, const std::vector<std::string>& text, nlohmann::json* out) {
+  auto number = [&](const std::string& s, nlohmann::json* v) -> Status {
+    const std::string name = "--" + std::string(spec.name);
+    nlohmann::json j = nlohmann::json::parse(s, nullptr, false);
+    SDC_CHECK(!j.is_discarded() && j.is_number(), StatusCode::kInvalidArgument,
+              name + ": '" + s + "' is not a number");
+    *v = std::move(j);
+    return Status::Ok();
+  };
+  switch (spec.type) {
+    case OptionType::kInt:
+    case OptionType::kNumber:
+      return number(text.back(), out);
+    case OptionType::kNumberList:
+      *out = nlohmann::json::array();
+      for (const std::string& s : text) SDC_RETURN_IF_ERROR(number(s, &out->emplace_back()));
+      return Status::Ok();
+    case OptionType::kRoleList:
+      *out = text;
+      return Status::Ok();
+    default:
+      *out = text.back();
+      return Status::Ok();
+  }
+}
 
 // Splits "A=B" at the first '='.
 bool SplitPair(const std::string& s, std::string* a, std::string* b) {
@@ -44,39 +65,20 @@ bool SplitPair(const std::string& s, std::string* a, std::string* b) {
 }
 
 Status BuildOptions(const EncodeArgs& a, EncodeOptions* o, std::vector<std::string>* inputs) {
-  o->method = a.method == "raw" ? Method::kRaw : a.method == "codebook" ? Method::kCodebook : Method::kScalar;
-  o->codebook.k = a.k;
-  o->codebook.dim = a.dim;
-  o->codebook.codebooks = a.codebooks;
-  o->codebook.group_size = a.group;
-  o->codebook.kmeans_iterations = a.kmeans_iters;
-  o->codebook.beam = a.beam;
-  o->codebook.seed = a.seed;
-  o->lambda = a.lambda;
-  o->per_tensor_banks = a.per_tensor_banks;
-  SDC_CHECK(a.method != "codebook" || a.group % a.dim == 0, StatusCode::kInvalidArgument,
-            "--group must be a multiple of --dim for the codebook method");
-  o->bits = a.bits;
-  o->group_size = a.group;
-  o->zstd_level = a.zstd_level;
-  if (a.raw_dtype == "f16") o->raw_cast = DType::kF16;
-  if (a.raw_dtype == "bf16") o->raw_cast = DType::kBF16;
-  o->min_quant_numel = a.min_numel;
-  o->budget = a.budget;
-  o->reserve = a.reserve;
-  o->alignment = a.alignment;
-  for (const std::string& r : a.roles) {
-    std::string pattern, role;
-    SDC_CHECK(SplitPair(r, &pattern, &role), StatusCode::kInvalidArgument, "--role wants PATTERN=ROLE, got '" + r + "'");
-    auto parsed = ParseRoleName(role);
-    SDC_CHECK(parsed.has_value(), StatusCode::kInvalidArgument,
-              "--role: unknown role '" + role + "' (embedding, head, attention, mlp, norm, other)");
-    o->roles.push_back({pattern, *parsed});
+  for (const OptionSpec& spec : EncodeOptionTable()) {
+    const std::string name(spec.name);
+    nlohmann::json v;
+    if (spec.type == OptionType::kFlag) {
+      if (!a.flags.count(name)) continue;
+      v = a.flags.at(name);
+    } else {
+      auto it = a.given.find(name);
+      if (it == a.given.end() || it->second.empty()) continue;
+      SDC_RETURN_IF_ERROR(ParseGiven(spec, it->second, &v));
+    }
+    SDC_RETURN_IF_ERROR(SetEncodeOption(spec, v, o).WithContext("--" + name));
   }
-  if (!a.residuals.empty()) o->residual_fractions = a.residuals;
-  o->target_snr_db = a.target_snr;
-  o->relative_distortion = a.distortion == "relative";
-  SDC_CHECK(a.target_snr == 0 || a.budget == 0, StatusCode::kInvalidArgument, "give --budget or --target-snr, not both");
+  SDC_RETURN_IF_ERROR(CheckEncodeOptions(*o));
   if (!a.importance.empty()) {
     std::vector<uint8_t> bytes;
     SafetensorsFile imp;
@@ -113,8 +115,7 @@ int RunEncode(const EncodeArgs& a) {
   // Device for the codebook work (k-means, assignment, beam search); other methods never use it, so auto
   // probes for a GPU only for codebook encodes, while an explicit cuda is always checked. Auto says what it
   // chose: at once on a terminal, else just before the summary, so that a failure stays one line.
-  Device requested = Device::kAuto;
-  ParseDevice(a.device, &requested);
+  const Device requested = o.codebook.device;
   o.codebook.device = Device::kCpu;
   std::string device_line;
   if (o.method == Method::kCodebook || requested == Device::kCuda) {
@@ -149,6 +150,26 @@ int RunEncode(const EncodeArgs& a) {
   return 0;
 }
 
+// The help line of a table option: its text, its choices or range, and its default.
+std::string HelpOf(const OptionSpec& spec) {
+  std::string h(spec.help);
+  if (spec.type == OptionType::kChoice) h += " {" + std::string(spec.choices) + "}";
+  if (spec.type == OptionType::kFlag) return h;
+  const nlohmann::json def = spec.get(EncodeOptions());
+  if (!(def.is_array() && def.empty())) h += " [default: " + (def.is_string() ? def.get<std::string>() : def.dump()) + "]";
+  return h;
+}
+
+const char* TypeName(const OptionSpec& spec) {
+  switch (spec.type) {
+    case OptionType::kInt: return "INT";
+    case OptionType::kNumber: return "NUMBER";
+    case OptionType::kNumberList: return "NUMBER...";
+    case OptionType::kRoleList: return "GLOB=ROLE";
+    default: return "CHOICE";
+  }
+}
+
 }  // namespace
 
 void AddEncode(CLI::App& app, Run* run) {
@@ -156,54 +177,23 @@ void AddEncode(CLI::App& app, Run* run) {
   CLI::App* c = app.add_subcommand("encode", "Encode a safetensors file into an .sdc artifact");
   c->add_option("input", a->input, "Input .safetensors file")->required()->check(CLI::ExistingFile);
   c->add_option("-o,--output", a->output, "Output .sdc file (written atomically)")->required();
-  c->add_option("--method", a->method, "Codec for large float tensors")
-      ->check(CLI::IsMember({"raw", "scalar", "codebook"}))
-      ->capture_default_str();
-  c->add_option("--bits", a->bits, "Scalar bits per weight when no budget is given")
-      ->check(CLI::Range(2, 8))
-      ->capture_default_str();
-  c->add_option("--group", a->group, "Scales per this many elements of a row (0: one per row)")->capture_default_str();
-  c->add_option("--zstd-level", a->zstd_level, "zstd level for sections (0: store uncompressed)")
-      ->check(CLI::Range(0, 22))
-      ->capture_default_str();
-  c->add_option("--raw-dtype", a->raw_dtype, "Store raw float tensors as f16/bf16 (lossy) or keep them exact")
-      ->check(CLI::IsMember({"keep", "f16", "bf16"}))
-      ->capture_default_str();
-  c->add_option("--min-numel", a->min_numel, "Float tensors with fewer elements are stored raw")->capture_default_str();
-  c->add_option("--budget", a->budget, "Fit the whole file into this many bytes (chooses bits per tensor)");
-  c->add_option("--reserve", a->reserve, "Bytes of the budget to leave free (e.g. for code)");
-  c->add_option("--distortion", a->distortion,
-                 "Error the allocator minimises for tensors without --importance: relative (per row) or absolute")
-      ->check(CLI::IsMember({"relative", "absolute"}))
-      ->capture_default_str();
-  c->add_option("--target-snr", a->target_snr, "Without a budget: the smallest file whose weight SNR reaches this (dB)")
-      ->check(CLI::PositiveNumber);
-  c->add_option("--asset", a->assets, "Opaque file to store, NAME=PATH (tokenizer, config); repeatable");
-  c->add_option("--role", a->roles, "Override the inferred role, GLOB=ROLE; repeatable");
-  c->add_option("--alignment", a->alignment, "Align section offsets to this power of two (0: packed)");
-  c->add_option("--threads", a->threads, "OpenMP threads (0: all cores)");
-  c->add_option("--k", a->k, "Codebook: entries per bank")->check(CLI::Range(1, 65536))->capture_default_str();
-  c->add_option("--dim", a->dim, "Codebook: sub-vector length")->check(CLI::Range(1, 16))->capture_default_str();
-  c->add_option("--codebooks", a->codebooks, "Codebook: additive codebooks per tensor (M)")
-      ->check(CLI::Range(1, 8))
-      ->capture_default_str();
-  c->add_flag("--per-tensor-banks", a->per_tensor_banks, "Codebook: one bank set per tensor instead of shared banks");
-  c->add_option("--lambda", a->lambda, "Codebook: entropy penalty without a budget (0: nearest entry)")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  c->add_option("--kmeans-iters", a->kmeans_iters, "Codebook: k-means iterations")->check(CLI::Range(1, 1000))->capture_default_str();
-  c->add_option("--beam", a->beam, "Codebook: beam width of the additive code search")->check(CLI::Range(1, 64))->capture_default_str();
-  c->add_option("--residuals", a->residuals,
-                 "Codebook: fractions of elements given sparse int8 corrections (with --budget each is a candidate)")
-      ->check(CLI::Range(0.0, 0.5));
+  for (const OptionSpec& spec : EncodeOptionTable()) {
+    const std::string name(spec.name), flag = "--" + name;
+    if (spec.type == OptionType::kFlag) {
+      c->add_flag_function(flag, [a, name](int64_t) { a->flags[name] = true; }, HelpOf(spec));
+      continue;
+    }
+    CLI::Option* opt = c->add_option(flag, a->given[name], HelpOf(spec))->type_name(TypeName(spec));
+    // A list option takes its values after one flag (--residuals 0 0.01) and may repeat (--role A=x --role B=y);
+    // any other takes one value, the last one given winning.
+    if (spec.type != OptionType::kNumberList && spec.type != OptionType::kRoleList)
+      opt->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  }
   c->add_option("--importance", a->importance,
                 "safetensors of per-tensor importance (1 value, 1 per column, or 1 per element), same names")
       ->check(CLI::ExistingFile);
-  c->add_option("--seed", a->seed, "Codebook: random seed (same seed, same bytes)")->capture_default_str();
-  c->add_option("--device", a->device,
-                "Codebook: where k-means and code search run: auto (a GPU when present, else the CPU), cpu, cuda")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
-      ->capture_default_str();
+  c->add_option("--asset", a->assets, "Opaque file to store, NAME=PATH (tokenizer, config); repeatable");
+  c->add_option("--threads", a->threads, "OpenMP threads (0: all cores)")->check(CLI::Range(0, 4096));
   c->add_flag("-q,--quiet", a->quiet, "No progress or summary on stderr");
   c->callback([run, a] { *run = [a] { return RunEncode(*a); }; });
 }

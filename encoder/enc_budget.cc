@@ -26,14 +26,18 @@ void PickForLambda(const std::vector<std::vector<RatePoint>>& choices, double la
 
 }  // namespace
 
+size_t CheapestChoice(const std::vector<RatePoint>& choices) {
+  size_t best = 0;
+  for (size_t c = 1; c < choices.size(); ++c) {
+    const RatePoint &p = choices[c], &b = choices[best];
+    if (p.bytes < b.bytes || (p.bytes == b.bytes && p.distortion < b.distortion)) best = c;
+  }
+  return best;
+}
+
 bool AllocateBytes(const std::vector<std::vector<RatePoint>>& choices, uint64_t available, std::vector<size_t>* pick) {
-  // The cheapest choice of each tensor (fewest bytes, then least error).
   std::vector<size_t> cur(choices.size(), 0);
-  for (size_t t = 0; t < choices.size(); ++t)
-    for (size_t c = 1; c < choices[t].size(); ++c) {
-      const RatePoint &p = choices[t][c], &b = choices[t][cur[t]];
-      if (p.bytes < b.bytes || (p.bytes == b.bytes && p.distortion < b.distortion)) cur[t] = c;
-    }
+  for (size_t t = 0; t < choices.size(); ++t) cur[t] = CheapestChoice(choices[t]);
   if (TotalBytes(choices, cur) > available) return false;
 
   // Bisect log2(lambda): large lambda favours bytes, small favours error.

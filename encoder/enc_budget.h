@@ -15,6 +15,9 @@ struct RatePoint {
   double distortion = 0;
 };
 
+// The cheapest of one tensor's choices: fewest bytes, then least error, then the lowest index.
+size_t CheapestChoice(const std::vector<RatePoint>& choices);
+
 // Returns false when even the cheapest choice of every tensor exceeds `available`.
 bool AllocateBytes(const std::vector<std::vector<RatePoint>>& choices, uint64_t available, std::vector<size_t>* pick);
 

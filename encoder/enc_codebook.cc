@@ -121,6 +121,7 @@ struct Hypothesis {
 Status BeamAssign(Device device, std::span<const float> x, uint32_t d, const BankSet& b, std::span<const float> alpha,
                   int beam, double lambda, const std::vector<std::vector<float>>& bits, uint32_t* codes,
                   std::span<const float> weights = {}) {
+  SDC_RETURN_IF_ERROR(ResolveDevice(device, &device));
   const bool weighted = !weights.empty();
   if (!weighted && (beam <= 1 || b.entries.size() == 1))
     return GreedyAssign(device, x, d, b, alpha, lambda, bits, codes);

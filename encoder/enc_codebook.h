@@ -30,8 +30,9 @@ struct CodebookSearch {
   uint64_t max_training_vectors = 1u << 18;
   uint64_t seed = 1;
   // Where k-means, the nearest-entry assignment and the beam search run (encoder/device.h); kAuto and kCuda
-  // are resolved on each call (the device probe itself runs once per process).
-  Device device = Device::kCpu;
+  // are resolved on each call (the device probe itself runs once per process). Every interface defaults to
+  // auto: a GPU where one is usable, else the CPU.
+  Device device = Device::kAuto;
   std::function<void(const std::string&)> progress;  // k-means iterations of bank training; may be empty
 };
 

@@ -64,11 +64,14 @@ def encode(tensors, budget=None, importance=None, assets=None, **options):
     importance: name -> weights (one value, one per column/input channel, or one per element); the encoder
       minimises the importance-weighted squared error, e.g. with the diagonal of X^T X per input channel.
     assets: name -> bytes (a tokenizer, a config), stored losslessly and counted in the budget.
-    options: the CLI's encode options with underscores: method ("scalar", "codebook", "raw"), bits, group,
-      target_snr, distortion, k, dim, codebooks, per_tensor_banks, lambda, residuals, kmeans_iters, beam, seed,
-      device, zstd_level, raw_dtype, min_numel, alignment, roles ({glob: role}), reserve.
+    options: the encode options, the CLI's names with underscores (listed below, from the same table as
+      `sdcodec encode --help`); an unknown name or a value out of range raises sdcodec.Error.
     """
     return _encode_entries([_as_entry(n, v) for n, v in tensors.items()], budget, importance, assets, options)
+
+
+encode.__doc__ += "\n    Options (default):\n" + "".join(
+    f"      {key}: {help} ({default})\n" for key, help, default in _core.option_table())
 
 
 def _encode_entries(items, budget, importance, assets, options):

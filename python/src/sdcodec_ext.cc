@@ -11,7 +11,7 @@
 
 #include <stdexcept>
 
-#include "capi/encode_options.h"
+#include "capi/c_bridge.h"
 #include "decoder/decoder.h"
 #include "encoder/enc_input.h"
 #include "encoder/encoder.h"
@@ -33,29 +33,20 @@ void Check(const sdc::Status& s) {
 using TensorIn = std::tuple<std::string, std::string, std::vector<uint64_t>, nb::bytes>;
 using TensorOut = std::tuple<std::string, std::string, std::vector<uint64_t>, nb::bytes>;
 
+// Through the C API's validator (capi/c_bridge.h): one set of rules for every caller's tensors.
 sdc::TensorView View(const TensorIn& t) {
-  sdc::TensorView v;
-  v.name = std::get<0>(t);
-  auto dtype = sdc::ParseDTypeName(std::get<1>(t));
-  if (!dtype) throw SdcError("invalid argument: tensor '" + v.name + "': unknown dtype '" + std::get<1>(t) + "'");
-  v.dtype = *dtype;
-  v.shape = std::get<2>(t);
   const nb::bytes& b = std::get<3>(t);
-  v.data = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(b.c_str()), b.size());
-  uint64_t n = sdc::DTypeSize(v.dtype);
-  for (uint64_t d : v.shape)
-    if (__builtin_mul_overflow(n, d, &n)) throw SdcError("invalid argument: tensor '" + v.name + "': shape overflows");
-  if (n != b.size())
-    throw SdcError("invalid argument: tensor '" + v.name + "': " + std::to_string(b.size()) + " bytes for a shape of " +
-                   std::to_string(n));
+  const std::vector<uint64_t>& shape = std::get<2>(t);
+  const sdc_tensor_in in{std::get<0>(t).c_str(), std::get<1>(t).c_str(), static_cast<uint32_t>(shape.size()),
+                         shape.data(), b.c_str(), b.size()};
+  sdc::TensorView v;
+  Check(sdc::capi::ToView(in, &v));
   return v;
 }
 
 sdc::DecodeLimits Limits(uint64_t max_tensor_bytes, uint64_t max_output_bytes) {
-  sdc::DecodeLimits l;
-  if (max_tensor_bytes) l.max_tensor_bytes = max_tensor_bytes;
-  if (max_output_bytes) l.max_total_output_bytes = max_output_bytes;
-  return l;
+  const sdc_limits l{0, 0, 0, max_tensor_bytes, max_output_bytes};
+  return sdc::capi::LimitsOf(&l);
 }
 
 std::unique_ptr<sdc::Decoder> Open(nb::bytes data, const sdc::DecodeLimits& limits) {
@@ -152,6 +143,19 @@ nb::bytes SerializeSafetensors(const std::vector<TensorIn>& tensors, const std::
   return nb::bytes(reinterpret_cast<const char*>(out.data()), out.size());
 }
 
+// The encode option table (encoder/enc_options.h) as (key, help, default as JSON): the package's docs and
+// keyword checks come from the same table as the CLI's help.
+std::vector<std::tuple<std::string, std::string, std::string>> OptionTable() {
+  std::vector<std::tuple<std::string, std::string, std::string>> out;
+  const sdc::EncodeOptions defaults;
+  for (const sdc::OptionSpec& spec : sdc::EncodeOptionTable()) {
+    std::string help(spec.help);
+    if (spec.type == sdc::OptionType::kChoice) help += " {" + std::string(spec.choices) + "}";
+    out.emplace_back(sdc::JsonKey(spec), help, spec.get(defaults).dump());
+  }
+  return out;
+}
+
 }  // namespace
 
 NB_MODULE(_core, m) {
@@ -162,5 +166,6 @@ NB_MODULE(_core, m) {
   m.def("inspect", &Inspect, nb::arg("data"));
   m.def("parse_safetensors", &ParseSafetensors, nb::arg("data"));
   m.def("serialize_safetensors", &SerializeSafetensors, nb::arg("tensors"), nb::arg("metadata"));
+  m.def("option_table", &OptionTable);
   m.def("verify", &Verify, nb::arg("data"), nb::arg("max_tensor_bytes") = 0, nb::arg("max_output_bytes") = 0);
 }

@@ -139,6 +139,17 @@ def test_errors_carry_the_message():
     assert isinstance(e.value, ValueError)
     with pytest.raises(sdcodec.Error, match="unknown encode option 'bitz'"):
         sdcodec.encode(_model(), bitz=3)
+    with pytest.raises(sdcodec.Error, match="option 'budget' must be an integer"):
+        sdcodec.encode(_model(), budget=-5)
+
+
+def test_options_documented_from_the_table(sdcodec_bin):
+    """encode's docstring lists the same options as `sdcodec encode --help` (one table serves both)."""
+    import subprocess
+    cli_help = subprocess.run([str(sdcodec_bin), "encode", "--help"], capture_output=True, text=True).stdout
+    for key, help_text, _ in sdcodec._core.option_table():
+        assert f"      {key}: " in sdcodec.encode.__doc__
+        assert help_text.split(" {")[0] in cli_help
     with pytest.raises(sdcodec.Error, match="limit"):
         sdcodec.decode(sdcodec.encode(_model(), bits=4), max_tensor_bytes=100)
     with pytest.raises(sdcodec.Error, match="not supported"):

@@ -1,0 +1,61 @@
+#include "encoder/enc_distortion.h"
+
+#include <cmath>
+#include <string>
+
+#include "format/endian.h"
+#include "format/float_bits.h"
+#include "format/tensor_layout.h"
+
+namespace sdc {
+
+float LoadAsFloat(DType t, const uint8_t* p) {
+  if (t == DType::kF16) return HalfToFloat(LoadLE16(p));
+  if (t == DType::kBF16) return Bf16ToFloat(LoadLE16(p));
+  return BitsFloat(LoadLE32(p));
+}
+
+void MeasureError(std::span<const float> w, std::span<const float> imp, DType dtype, std::span<const uint8_t> recon,
+                  double* sse, double* distortion) {
+  const size_t size = DTypeSize(dtype);
+  double e = 0, we = 0;
+  for (size_t i = 0; i < w.size(); ++i) {
+    const double d = static_cast<double>(w[i]) - LoadAsFloat(dtype, recon.data() + i * size);
+    e += d * d;
+    we += imp.empty() ? d * d : imp[i] * d * d;
+  }
+  *sse = e;
+  *distortion = we;
+}
+
+// Relative distortion weighs each row (output channel) by 1 / its mean square: the proxy that tracks model
+// loss (downstream norms rescale channels); plain squared error would starve small-magnitude tensors.
+Status ExpandImportance(const TensorView& t, std::span<const float> w, uint64_t numel, const EncodeOptions& o,
+                        std::vector<float>* out) {
+  out->clear();
+  const RowLayout rl = RowsOf(t.shape);
+  auto it = o.importance.find(t.name);
+  if (it == o.importance.end()) {
+    if (!o.relative_distortion || w.empty()) return Status::Ok();
+    out->resize(numel);
+    for (uint64_t r = 0; r < rl.rows; ++r) {
+      double ms = 0;
+      for (uint64_t c = 0; c < rl.cols; ++c) ms += static_cast<double>(w[r * rl.cols + c]) * w[r * rl.cols + c];
+      ms /= static_cast<double>(rl.cols);
+      const float weight = ms > 0 ? static_cast<float>(1.0 / ms) : 0.0f;
+      std::fill(out->begin() + r * rl.cols, out->begin() + (r + 1) * rl.cols, weight);
+    }
+    return Status::Ok();
+  }
+  const std::vector<float>& v = it->second;
+  SDC_CHECK(v.size() == 1 || v.size() == rl.cols || v.size() == numel, StatusCode::kInvalidArgument,
+            "importance has " + std::to_string(v.size()) + " values; expected 1, " + std::to_string(rl.cols) +
+                " (one per column) or " + std::to_string(numel));
+  for (float x : v)
+    SDC_CHECK(std::isfinite(x) && x >= 0, StatusCode::kInvalidArgument, "importance values must be finite and >= 0");
+  out->resize(numel);
+  for (uint64_t i = 0; i < numel; ++i) (*out)[i] = v.size() == 1 ? v[0] : v.size() == numel ? v[i] : v[i % rl.cols];
+  return Status::Ok();
+}
+
+}  // namespace sdc
