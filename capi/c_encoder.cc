@@ -11,9 +11,24 @@
 using sdc::capi::Report;
 using sdc::capi::ToView;
 
+namespace {
+
+sdc::Status Views(const sdc_tensor_in* t, size_t n, std::vector<sdc::TensorView>* out) {
+  for (size_t i = 0; i < n; ++i) SDC_RETURN_IF_ERROR(ToView(t[i], &out->emplace_back()));
+  return sdc::Status::Ok();
+}
+
+}  // namespace
+
 extern "C" int sdc_encode(const sdc_tensor_in* tensors, size_t n, const sdc_tensor_in* importance,
                           size_t n_importance, const char* options_json, uint8_t** out, size_t* out_size) {
-  if (!out || !out_size || (!tensors && n) || (!importance && n_importance))
+  return sdc_encode_calibrated(tensors, n, importance, n_importance, nullptr, 0, options_json, out, out_size);
+}
+
+extern "C" int sdc_encode_calibrated(const sdc_tensor_in* tensors, size_t n, const sdc_tensor_in* importance,
+                                     size_t n_importance, const sdc_tensor_in* hessians, size_t n_hessians,
+                                     const char* options_json, uint8_t** out, size_t* out_size) {
+  if (!out || !out_size || (!tensors && n) || (!importance && n_importance) || (!hessians && n_hessians))
     return Report(sdc::Error(sdc::StatusCode::kInvalidArgument, "null argument"));
   sdc::EncodeOptions o;
   if (options_json) {
@@ -22,20 +37,12 @@ extern "C" int sdc_encode(const sdc_tensor_in* tensors, size_t n, const sdc_tens
     if (int rc = Report(sdc::EncodeOptionsFromJson(j, &o))) return rc;
   }
   sdc::SafetensorsFile in;
-  for (size_t i = 0; i < n; ++i) {
-    sdc::TensorView v;
-    if (int rc = Report(ToView(tensors[i], &v))) return rc;
-    in.tensors.push_back(std::move(v));
-  }
-  for (size_t i = 0; i < n_importance; ++i) {
-    sdc::TensorView v;
-    if (int rc = Report(ToView(importance[i], &v))) return rc;
-    std::vector<float> values;
-    if (!sdc::ToFiniteFloats(v, &values))
-      return Report(sdc::Error(sdc::StatusCode::kInvalidArgument,
-                               "importance '" + v.name + "' must hold finite F32, F16 or BF16 values"));
-    o.importance[v.name] = std::move(values);
-  }
+  std::vector<sdc::TensorView> imp, hess;
+  if (int rc = Report(Views(tensors, n, &in.tensors))) return rc;
+  if (int rc = Report(Views(importance, n_importance, &imp))) return rc;
+  if (int rc = Report(Views(hessians, n_hessians, &hess))) return rc;
+  if (int rc = Report(sdc::AddImportance(imp, &o))) return rc;
+  if (int rc = Report(sdc::AddHessians(hess, &o))) return rc;
   sdc::EncodeResult r;
   if (int rc = Report(sdc::Encode(in, o, &r))) return rc;
   *out = static_cast<uint8_t*>(std::malloc(r.file.empty() ? 1 : r.file.size()));

@@ -17,9 +17,9 @@ namespace {
 
 // The settings come from the encode option table (encoder/enc_options.h): each is collected here as the
 // strings the user typed and applied through SetEncodeOption, the same path as the C API's and Python's
-// JSON. What is specific to the command line are the files: input, output, importance, assets.
+// JSON. What is specific to the command line are the files: input, output, importance, Hessians, assets.
 struct EncodeArgs {
-  std::string input, output, importance;
+  std::string input, output, importance, hessians;
   std::vector<std::string> assets;
   int threads = 0;
   bool quiet = false;
@@ -49,6 +49,13 @@ Status ParseGiven(const OptionSpec& spec, const std::vector<std::string>& text, 
     case OptionType::kRoleList:
       *out = text;
       return Status::Ok();
+    case OptionType::kNumberMap: {  // a JSON file holding the object
+      std::vector<uint8_t> bytes;
+      SDC_RETURN_IF_ERROR(ReadFile(text.back(), &bytes));
+      *out = nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, false);
+      SDC_CHECK(!out->is_discarded(), StatusCode::kInvalidArgument, text.back() + " is not valid JSON");
+      return Status::Ok();
+    }
     default:
       *out = text.back();
       return Status::Ok();
@@ -74,23 +81,22 @@ Status BuildOptions(const EncodeArgs& a, EncodeOptions* o, std::vector<std::stri
     } else {
       auto it = a.given.find(name);
       if (it == a.given.end() || it->second.empty()) continue;
-      SDC_RETURN_IF_ERROR(ParseGiven(spec, it->second, &v));
+      SDC_RETURN_IF_ERROR(ParseGiven(spec, it->second, &v).WithContext("--" + name));
+      if (spec.type == OptionType::kNumberMap) inputs->push_back(it->second.back());
     }
     SDC_RETURN_IF_ERROR(SetEncodeOption(spec, v, o).WithContext("--" + name));
   }
   SDC_RETURN_IF_ERROR(CheckEncodeOptions(*o));
-  if (!a.importance.empty()) {
+  // Calibration files: importance and Hessians, safetensors keyed by the tensors' names.
+  for (auto [path, add, what] : {std::tuple{&a.importance, &AddImportance, "--importance"},
+                                 std::tuple{&a.hessians, &AddHessians, "--hessians"}}) {
+    if (path->empty()) continue;
     std::vector<uint8_t> bytes;
-    SafetensorsFile imp;
-    SDC_RETURN_IF_ERROR(ReadFile(a.importance, &bytes).WithContext("--importance"));
-    SDC_RETURN_IF_ERROR(ParseSafetensors(bytes, &imp).WithContext("--importance " + a.importance));
-    for (const TensorView& t : imp.tensors) {
-      std::vector<float> v;
-      SDC_CHECK(ToFiniteFloats(t, &v), StatusCode::kInvalidArgument,
-                "--importance: tensor '" + t.name + "' must hold finite F32, F16 or BF16 values");
-      o->importance[t.name] = std::move(v);
-    }
-    inputs->push_back(a.importance);
+    SafetensorsFile f;
+    SDC_RETURN_IF_ERROR(ReadFile(*path, &bytes).WithContext(what));
+    SDC_RETURN_IF_ERROR(ParseSafetensors(bytes, &f).WithContext(std::string(what) + " " + *path));
+    SDC_RETURN_IF_ERROR(add(f.tensors, o).WithContext(what));
+    inputs->push_back(*path);
   }
   std::map<std::string, bool> seen;
   for (const std::string& s : a.assets) {
@@ -154,9 +160,9 @@ int RunEncode(const EncodeArgs& a) {
 std::string HelpOf(const OptionSpec& spec) {
   std::string h(spec.help);
   if (spec.type == OptionType::kChoice) h += " {" + std::string(spec.choices) + "}";
-  if (spec.type == OptionType::kFlag) return h;
+  if (spec.type == OptionType::kFlag) return h + (spec.get(EncodeOptions()).get<bool>() ? " [default: on]" : "");
   const nlohmann::json def = spec.get(EncodeOptions());
-  if (!(def.is_array() && def.empty())) h += " [default: " + (def.is_string() ? def.get<std::string>() : def.dump()) + "]";
+  if (!((def.is_array() || def.is_object()) && def.empty())) h += " [default: " + (def.is_string() ? def.get<std::string>() : def.dump()) + "]";
   return h;
 }
 
@@ -166,6 +172,7 @@ const char* TypeName(const OptionSpec& spec) {
     case OptionType::kNumber: return "NUMBER";
     case OptionType::kNumberList: return "NUMBER...";
     case OptionType::kRoleList: return "GLOB=ROLE";
+    case OptionType::kNumberMap: return "JSON-FILE";
     default: return "CHOICE";
   }
 }
@@ -180,7 +187,8 @@ void AddEncode(CLI::App& app, Run* run) {
   for (const OptionSpec& spec : EncodeOptionTable()) {
     const std::string name(spec.name), flag = "--" + name;
     if (spec.type == OptionType::kFlag) {
-      c->add_flag_function(flag, [a, name](int64_t) { a->flags[name] = true; }, HelpOf(spec));
+      // --X sets it, --no-X clears it (for the flags that default to on).
+      c->add_flag_function(flag + ",!--no-" + name, [a, name](int64_t n) { a->flags[name] = n > 0; }, HelpOf(spec));
       continue;
     }
     CLI::Option* opt = c->add_option(flag, a->given[name], HelpOf(spec))->type_name(TypeName(spec));
@@ -191,6 +199,9 @@ void AddEncode(CLI::App& app, Run* run) {
   }
   c->add_option("--importance", a->importance,
                 "safetensors of per-tensor importance (1 value, 1 per column, or 1 per element), same names")
+      ->check(CLI::ExistingFile);
+  c->add_option("--hessians", a->hessians,
+                "safetensors of calibration Hessians E[x xT], one [in, in] matrix per 2-D tensor name (loss-aware coding)")
       ->check(CLI::ExistingFile);
   c->add_option("--asset", a->assets, "Opaque file to store, NAME=PATH (tokenizer, config); repeatable");
   c->add_option("--threads", a->threads, "OpenMP threads (0: all cores)")->check(CLI::Range(0, 4096));

@@ -9,6 +9,8 @@
 #include "decoder/dec_codebook.h"
 #include "decoder/dec_scalar.h"
 #include "encoder/enc_container.h"
+#include "encoder/enc_distortion.h"
+#include "encoder/enc_hessian.h"
 #include "format/safetensors.h"
 #include "format/types.h"
 
@@ -48,10 +50,14 @@ struct Candidate {
 struct PlannedTensor {
   const TensorView* view = nullptr;
   std::vector<float> importance;  // empty, or one weight per element
+  std::vector<double> hessian;    // empty, or cols * cols (checked and symmetric)
+  HessianFactor factor;           // with a Hessian
+  ErrorMeasure measure;           // views of `importance` / `hessian`
   Role role = Role::kOther;
   uint8_t role_source = 0;
   uint64_t numel = 0;
-  double signal = 0;  // sum of squared values
+  double signal = 0;           // sum of squared values
+  double measured_signal = 0;  // the signal on the error measure's scale (measure.Signal)
   std::vector<Candidate> candidates;
 };
 

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "decoder/dec_raw.h"
-#include "encoder/enc_distortion.h"
+#include "encoder/enc_feedback.h"
 #include "encoder/enc_scalar.h"
 #include "format/checksum.h"
 #include "format/endian.h"
@@ -30,7 +30,7 @@ std::vector<uint8_t> EncodePositions(const std::vector<uint64_t>& positions) {
 
 }  // namespace
 
-Status RawCandidate(const TensorView& t, std::span<const float> w, std::span<const float> imp, const EncodeOptions& o,
+Status RawCandidate(const TensorView& t, std::span<const float> w, const ErrorMeasure& m, const EncodeOptions& o,
                     Candidate* out) {
   Candidate c;
   c.rep = fb::Representation::RawRep;
@@ -44,7 +44,7 @@ Status RawCandidate(const TensorView& t, std::span<const float> w, std::span<con
     std::vector<uint8_t> recon(t.data.size());
     SDC_RETURN_IF_ERROR(ReconstructRaw(stored, c.stored_dtype, t.dtype, recon));
     c.recon_xxh64 = Xxh64(recon);
-    MeasureError(w, imp, t.dtype, recon, &c.sse, &c.distortion);
+    m.Measure(w, t.dtype, recon, &c.sse, &c.distortion);
   } else {
     c.recon_xxh64 = Xxh64(t.data);
   }
@@ -53,27 +53,39 @@ Status RawCandidate(const TensorView& t, std::span<const float> w, std::span<con
   return Status::Ok();
 }
 
-Status ScalarCandidate(const TensorView& t, std::span<const float> w, std::span<const float> imp, int bits,
-                       float uniform_step, const EncodeOptions& o, Candidate* out) {
+Status ScalarCandidate(const TensorView& t, std::span<const float> w, const ErrorMeasure& m, const ScalarSetting& s,
+                       const HessianFactor* factor, std::span<const float> code_bits, const EncodeOptions& o,
+                       Candidate* out, std::vector<uint8_t>* codes) {
   ScalarCodes q;
-  SDC_RETURN_IF_ERROR(QuantizeScalar(w, RowsOf(t.shape), {bits, o.group_size, uniform_step, imp}, &q));
+  std::vector<float> scales;
+  SDC_RETURN_IF_ERROR(ChooseScales(w, RowsOf(t.shape), {s.bits, o.group_size, s.uniform_step, m.importance}, &q, &scales));
+  FeedbackRequest req;
+  req.w = w;
+  req.layout = q.layout;
+  req.scales = scales;
+  req.factor = factor;
+  req.lambda = s.lambda;
+  req.code_bits = code_bits;
+  SDC_RETURN_IF_ERROR(RoundWithFeedback(req, &q.codes));
   std::vector<uint8_t> recon(t.data.size());
   SDC_RETURN_IF_ERROR(DequantizeScalar(q.layout, q.scales, q.codes, t.dtype, recon));
   Candidate c;
   c.rep = fb::Representation::ScalarRep;
   c.layout = q.layout;
   c.recon_xxh64 = Xxh64(recon);
-  MeasureError(w, imp, t.dtype, recon, &c.sse, &c.distortion);
+  m.Measure(w, t.dtype, recon, &c.sse, &c.distortion);
   c.scales = MakeSection(fb::SectionKind::Scales, q.scales, o.zstd_level);
   // Order-0 rANS suits codes that look i.i.d.; zstd wins where rows repeat (untrained embedding rows).
   c.codes = MakeSection(fb::SectionKind::Codes, q.codes, o.zstd_level, 1);
+  if (codes) *codes = std::move(q.codes);
   *out = std::move(c);
   return Status::Ok();
 }
 
-Status CodebookCandidates(const TensorView& t, std::span<const float> w, std::span<const float> imp,
+Status CodebookCandidates(const TensorView& t, std::span<const float> w, const ErrorMeasure& m,
                           const BankSet& banks, bool own_banks, double lambda, std::span<const double> fractions,
                           const EncodeOptions& o, std::vector<Candidate>* out) {
+  const std::span<const float> imp = m.importance;
   CodebookCodes codes;
   // The search weighs errors by the user's importance only: the default relative weighting is constant per
   // row, which the per-row scales already normalise away (and the unweighted search is much faster).
@@ -106,7 +118,7 @@ Status CodebookCandidates(const TensorView& t, std::span<const float> w, std::sp
     Candidate c = base;
     if (count == 0) {
       c.recon_xxh64 = Xxh64(recon);
-      MeasureError(w, imp, t.dtype, recon, &c.sse, &c.distortion);
+      m.Measure(w, t.dtype, recon, &c.sse, &c.distortion);
       out->push_back(std::move(c));
       continue;
     }
@@ -132,7 +144,7 @@ Status CodebookCandidates(const TensorView& t, std::span<const float> w, std::sp
     c.residual = ResidualPart{count, step, MakeSection(fb::SectionKind::ResidualPositions, pos_bytes, o.zstd_level, 1),
                               MakeSection(fb::SectionKind::ResidualValues, values, o.zstd_level, 1)};
     c.recon_xxh64 = Xxh64(fixed);
-    MeasureError(w, imp, t.dtype, fixed, &c.sse, &c.distortion);
+    m.Measure(w, t.dtype, fixed, &c.sse, &c.distortion);
     out->push_back(std::move(c));
   }
   return Status::Ok();

@@ -7,23 +7,29 @@
 
 #include "encoder/enc_candidate.h"
 #include "encoder/enc_codebook.h"
+#include "encoder/enc_distortion.h"
+#include "encoder/enc_hessian.h"
+#include "encoder/enc_search_space.h"
 #include "encoder/enc_options.h"
 
 namespace sdc {
 
 // The tensor as it is (or cast to options.raw_cast). `w` holds its values when they are finite floats, else
 // it is empty (and the candidate is lossless).
-Status RawCandidate(const TensorView& t, std::span<const float> w, std::span<const float> imp, const EncodeOptions& o,
+Status RawCandidate(const TensorView& t, std::span<const float> w, const ErrorMeasure& m, const EncodeOptions& o,
                     Candidate* out);
 
-// Scalar codes at `bits`, with clipped per-row (per-group) scales, or with `uniform_step` > 0 one step.
-Status ScalarCandidate(const TensorView& t, std::span<const float> w, std::span<const float> imp, int bits,
-                       float uniform_step, const EncodeOptions& o, Candidate* out);
+// Scalar codes for one setting (enc_search_space.h): clipped per-row (per-group) scales or one uniform step;
+// the codes by error feedback through `factor` when the tensor has a Hessian (else nearest), with the
+// setting's rate weight under the code lengths `code_bits` (empty: none). *codes gets the stored codes.
+Status ScalarCandidate(const TensorView& t, std::span<const float> w, const ErrorMeasure& m, const ScalarSetting& s,
+                       const HessianFactor* factor, std::span<const float> code_bits, const EncodeOptions& o,
+                       Candidate* out, std::vector<uint8_t>* codes = nullptr);
 
 // Codebook candidates for one entropy penalty: the plain reconstruction, then one per residual fraction,
 // each correcting the elements with the largest importance-weighted errors of the plain reconstruction.
 // `own_banks`: the banks are this tensor's own and are stored with it.
-Status CodebookCandidates(const TensorView& t, std::span<const float> w, std::span<const float> imp,
+Status CodebookCandidates(const TensorView& t, std::span<const float> w, const ErrorMeasure& m,
                           const BankSet& banks, bool own_banks, double lambda, std::span<const double> fractions,
                           const EncodeOptions& o, std::vector<Candidate>* out);
 

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <string>
 
+#include "encoder/enc_hessian.h"
 #include "format/endian.h"
 #include "format/float_bits.h"
 #include "format/tensor_layout.h"
@@ -15,17 +16,48 @@ float LoadAsFloat(DType t, const uint8_t* p) {
   return BitsFloat(LoadLE32(p));
 }
 
-void MeasureError(std::span<const float> w, std::span<const float> imp, DType dtype, std::span<const uint8_t> recon,
-                  double* sse, double* distortion) {
+void ErrorMeasure::Measure(std::span<const float> w, DType dtype, std::span<const uint8_t> recon, double* sse,
+                           double* distortion) const {
   const size_t size = DTypeSize(dtype);
+  std::vector<float> r(hessian.empty() ? 0 : w.size());
   double e = 0, we = 0;
   for (size_t i = 0; i < w.size(); ++i) {
-    const double d = static_cast<double>(w[i]) - LoadAsFloat(dtype, recon.data() + i * size);
+    const float v = LoadAsFloat(dtype, recon.data() + i * size);
+    const double d = static_cast<double>(w[i]) - v;
     e += d * d;
-    we += imp.empty() ? d * d : imp[i] * d * d;
+    we += importance.empty() ? d * d : importance[i] * d * d;
+    if (!hessian.empty()) r[i] = v;
   }
   *sse = e;
-  *distortion = we;
+  *distortion = factor * (hessian.empty() ? we : HessianWeightedError(w, r, rows, hessian));
+}
+
+double ErrorMeasure::Signal(std::span<const float> w) const {
+  if (!hessian.empty()) return HessianWeightedError(w, std::vector<float>(w.size(), 0.0f), rows, hessian);
+  double s = 0;
+  for (size_t i = 0; i < w.size(); ++i) s += (importance.empty() ? 1.0 : importance[i]) * w[i] * w[i];
+  return s;
+}
+
+Status MakeErrorMeasure(const TensorView& t, std::span<const float> w, uint64_t numel, std::span<const double> hessian,
+                        const EncodeOptions& o, std::vector<float>* importance, ErrorMeasure* out) {
+  ErrorMeasure m;
+  m.rows = RowsOf(t.shape).rows;
+  auto sens = o.sensitivity.find(t.name);
+  m.factor = sens == o.sensitivity.end() ? 1.0 : sens->second;
+  if (!hessian.empty()) {
+    importance->clear();
+    m.hessian = hessian;
+    if (o.relative_distortion) {
+      const double signal = m.Signal(w);
+      m.factor *= signal > 0 ? static_cast<double>(numel) / signal : 1.0;
+    }
+  } else {
+    SDC_RETURN_IF_ERROR(ExpandImportance(t, w, numel, o, importance));
+    m.importance = *importance;
+  }
+  *out = m;
+  return Status::Ok();
 }
 
 // Relative distortion weighs each row (output channel) by 1 / its mean square: the proxy that tracks model

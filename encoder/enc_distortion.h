@@ -1,6 +1,9 @@
-// The error the encoder minimises. Per element it is importance * err^2: the user's importance where a tensor
-// has some (one value, one per column, or one per element), else with relative distortion 1 / the row's mean
-// square (every output channel's relative error counts the same), else 1.
+// The error the encoder minimises for one tensor, times the tensor's sensitivity (options.sensitivity, 1 by
+// default). With a Hessian H it is tr(ΔW H ΔWᵀ) (enc_hessian.h) — under relative distortion divided by
+// tr(W H Wᵀ) and multiplied by the element count, so that it sits on the scale of the relative squared error
+// of tensors without one. Without, it is Σ importance · err²: the user's importance where a tensor has some
+// (one value, one per column, or one per element), else with relative distortion 1 / the row's mean square
+// (every output channel's relative error counts the same), else 1.
 #pragma once
 
 #include <cstdint>
@@ -17,10 +20,23 @@ namespace sdc {
 Status ExpandImportance(const TensorView& t, std::span<const float> w, uint64_t numel, const EncodeOptions& o,
                         std::vector<float>* out);
 
-// Squared error, plain and weighted by `imp` (empty: unweighted), between `w` and a reconstruction stored as
-// `dtype` little-endian values.
-void MeasureError(std::span<const float> w, std::span<const float> imp, DType dtype, std::span<const uint8_t> recon,
-                  double* sse, double* distortion);
+struct ErrorMeasure {
+  std::span<const float> importance;        // one weight per element, or empty (every element weighs 1)
+  std::span<const double> hessian;          // cols * cols, or empty
+  uint64_t rows = 0;
+  double factor = 1;                        // sensitivity (and, with a Hessian, the relative normalisation)
+
+  // Squared error (plain) and the measured error, between `w` and a reconstruction stored as `dtype`.
+  void Measure(std::span<const float> w, DType dtype, std::span<const uint8_t> recon, double* sse,
+               double* distortion) const;
+  // The signal the measured error is compared with for an SNR: Σ w² (importance-weighted), or tr(W H Wᵀ).
+  double Signal(std::span<const float> w) const;
+};
+
+// The measure for tensor `t` with values `w`: importance expanded into `*importance` (kept by the caller),
+// the Hessian (already checked) or none.
+Status MakeErrorMeasure(const TensorView& t, std::span<const float> w, uint64_t numel, std::span<const double> hessian,
+                        const EncodeOptions& o, std::vector<float>* importance, ErrorMeasure* out);
 
 // One stored F32/F16/BF16 value as binary32.
 float LoadAsFloat(DType t, const uint8_t* p);

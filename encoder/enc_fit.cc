@@ -81,19 +81,20 @@ Status FitBudget(const std::vector<PlannedTensor>& plan, const SafetensorsFile& 
   return fall_back();
 }
 
-// Bisects the byte budget given to the allocator. Shared banks' own bytes are not weighed here (they are
-// stored once if any tensor uses them): a known simplification.
+// Bisects the byte budget given to the allocator. The SNR is the weight SNR, except over tensors with a
+// Hessian, whose error and signal are the layer outputs' (tr(ΔW H ΔWᵀ) against tr(W H Wᵀ)). Shared banks'
+// own bytes are not weighed here (they are stored once if any tensor uses them): a known simplification.
 Status FitSnr(const std::vector<PlannedTensor>& plan, const SafetensorsFile& in, const SharedBanks& shared,
               const EncodeOptions& o, EncodeResult* out) {
   double signal = 0;
-  for (const PlannedTensor& p : plan) signal += p.signal;
+  for (const PlannedTensor& p : plan) signal += p.hessian.empty() ? p.signal : p.measured_signal;
   const double allowed = signal / std::pow(10.0, o.target_snr_db / 10.0);
   std::vector<std::vector<RatePoint>> choices(plan.size());
   uint64_t lo = 0, hi = 0;
   for (size_t i = 0; i < plan.size(); ++i) {
     uint64_t most = 0, least = UINT64_MAX;
     for (const Candidate& c : plan[i].candidates) {
-      choices[i].push_back({c.bytes(), c.sse});
+      choices[i].push_back({c.bytes(), plan[i].hessian.empty() ? c.sse : c.distortion});
       most = std::max<uint64_t>(most, c.bytes());
       least = std::min<uint64_t>(least, c.bytes());
     }

@@ -22,4 +22,26 @@ bool ToFiniteFloats(const TensorView& t, std::vector<float>* out) {
   return true;
 }
 
+Status AddImportance(std::span<const TensorView> importance, EncodeOptions* o) {
+  for (const TensorView& t : importance) {
+    std::vector<float> v;
+    SDC_CHECK(ToFiniteFloats(t, &v), StatusCode::kInvalidArgument,
+              "importance '" + t.name + "' must hold finite F32, F16 or BF16 values");
+    o->importance[t.name] = std::move(v);
+  }
+  return Status::Ok();
+}
+
+Status AddHessians(std::span<const TensorView> hessians, EncodeOptions* o) {
+  for (const TensorView& t : hessians) {
+    std::vector<float> v;
+    SDC_CHECK(t.shape.size() == 2 && t.shape[0] == t.shape[1], StatusCode::kInvalidArgument,
+              "Hessian '" + t.name + "' must be a square [in, in] matrix");
+    SDC_CHECK(ToFiniteFloats(t, &v), StatusCode::kInvalidArgument,
+              "Hessian '" + t.name + "' must hold finite F32, F16 or BF16 values");
+    o->hessians[t.name] = std::move(v);
+  }
+  return Status::Ok();
+}
+
 }  // namespace sdc

@@ -102,6 +102,15 @@ const OptionSpec kTable[] = {
      SDC_FIELD(residual_fractions)},
     {"seed", OptionType::kInt, 0, 18446744073709551615.0, {}, "Codebook: random seed (same seed, same bytes)",
      SDC_FIELD(codebook.seed)},
+    {"damping", OptionType::kNumber, 0, 1, {},
+     "With Hessians: added to H's diagonal as a fraction of its mean (raised tenfold while H stays singular)",
+     SDC_FIELD(damping)},
+    {"act-order", OptionType::kFlag, 0, 0, {},
+     "With Hessians: quantize columns in order of decreasing diag H (off: in stored order)",
+     SDC_FIELD(act_order)},
+    {"sensitivity", OptionType::kNumberMap, 0, 1e30, {},
+     "Per tensor name: a factor on its error in the allocation (the loss's sensitivity to it; default 1); on the command line a JSON file {name: factor}",
+     SDC_FIELD(sensitivity)},
     {"device", OptionType::kChoice, 0, 0, "auto|cpu|cuda",
      "Codebook: where k-means and code search run: auto (a GPU when present, else the CPU), cpu, cuda",
      [](const Json& v, EncodeOptions* o) { ParseDevice(v.get<std::string>(), &o->codebook.device); },
@@ -178,6 +187,12 @@ Status SetEncodeOption(const OptionSpec& s, const Json& v, EncodeOptions* o) {
       SDC_CHECK(v.is_array(), StatusCode::kInvalidArgument, what + " must be a list of numbers in " + Range(s));
       for (const Json& x : v)
         SDC_CHECK(NumberFits(s, x), StatusCode::kInvalidArgument, what + " must be a list of numbers in " + Range(s));
+      break;
+    case OptionType::kNumberMap:
+      SDC_CHECK(v.is_object(), StatusCode::kInvalidArgument, what + " must map tensor names to numbers in " + Range(s));
+      for (const auto& [name, x] : v.items())
+        SDC_CHECK(NumberFits(s, x), StatusCode::kInvalidArgument,
+                  what + ": '" + name + "' must be a number in " + Range(s));
       break;
     case OptionType::kRoleList: {
       const std::string rule = what + " wants GLOB=ROLE pairs (roles: embedding, head, attention, mlp, norm, other)";

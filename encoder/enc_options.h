@@ -65,6 +65,17 @@ struct EncodeOptions {
   // Tensors without importance: true weighs each row's error by 1 / its mean square (every output
   // channel's relative error counts the same); false minimises plain squared error.
   bool relative_distortion = true;
+  // Loss-aware encoding (enc_hessian.h): per 2-D tensor name, H = E[x xᵀ] over the inputs that multiply its
+  // columns, [cols, cols] row-major. A tensor with one is coded with error feedback through H and its error is
+  // tr(ΔW H ΔWᵀ); `importance` then does not apply to it.
+  std::map<std::string, std::vector<float>> hessians;
+  double damping = 0.01;   // added to H's diagonal, as a fraction of its mean
+  // Rate weights of the rounding offered to the allocator with each uniform step (enc_feedback.h; units of
+  // step² per bit: about 0.12 is where a uniform quantizer's error and rate trade at high rate).
+  std::vector<double> rate_lambdas = {0.0, 0.06, 0.12, 0.25};
+  bool act_order = true;   // quantize columns in order of decreasing diag H
+  // Per tensor name: a factor on its error in the allocation (the loss's sensitivity to it; default 1).
+  std::map<std::string, double> sensitivity;
   // Called with a one-line message as each tensor is processed; may be empty.
   std::function<void(const std::string&)> progress;
 };
@@ -77,6 +88,7 @@ enum class OptionType {
   kChoice,      // one of `choices` ("a|b|c")
   kNumberList,  // reals in [min, max]; on the command line the option takes several values
   kRoleList,    // GLOB=ROLE pairs, first match wins; JSON: ["GLOB=ROLE", ...] or {"GLOB": "ROLE"}
+  kNumberMap,   // {name: number in [min, max]}; on the command line a JSON file holding that object
 };
 
 struct OptionSpec {

@@ -24,7 +24,8 @@ TEST(EncodeOptionTable, EveryOptionReadsBackWhatWasSet) {
       {"min_numel", 77}, {"budget", 123456}, {"reserve", 99}, {"distortion", "absolute"}, {"target_snr", 12.5},
       {"roles", Json::array({"a*=head", "b=mlp"})}, {"alignment", 64}, {"k", 17}, {"dim", 4}, {"codebooks", 3},
       {"per_tensor_banks", true}, {"lambda", 0.25}, {"kmeans_iters", 9}, {"beam", 5},
-      {"residuals", Json::array({0.0, 0.01})}, {"seed", 42}, {"device", "cpu"}};
+      {"residuals", Json::array({0.0, 0.01})}, {"seed", 42}, {"device", "cpu"}, {"damping", 0.05},
+      {"act_order", false}, {"sensitivity", Json::object({{"a", 2.0}, {"b.weight", 0.5}})}};
   std::set<std::string> covered;
   for (const OptionSpec& s : EncodeOptionTable()) {
     const std::string key = JsonKey(s);
@@ -52,6 +53,8 @@ TEST(EncodeOptionTable, RefusesValuesOutsideTypeAndRange) {
       {"residuals", Json::array({0.7}), "0..0.5"}, {"residuals", 0.1, "list"},
       {"roles", Json::array({"a=bogus"}), "GLOB=ROLE"}, {"roles", Json::array({"=head"}), "GLOB=ROLE"},
       {"target_snr", -1.0, "0..1000"},         {"lambda", -0.1, "number"}, {"k", 0, "1..65536"},
+      {"damping", 2.0, "0..1"},                {"sensitivity", Json::object({{"a", -1.0}}), "'a'"},
+      {"sensitivity", Json::array({1.0}), "map tensor names"},
   };
   for (const Bad& b : bad) {
     EncodeOptions o;

@@ -6,6 +6,8 @@
 
 #include "encoder/enc_candidates.h"
 #include "encoder/enc_distortion.h"
+#include "encoder/enc_feedback.h"
+#include "encoder/enc_hessian.h"
 #include "encoder/enc_input.h"
 #include "encoder/enc_search_space.h"
 #include "format/roles.h"
@@ -65,25 +67,48 @@ Status PlanTensor(const TensorView& t, const EncodeOptions& o, const SharedBanks
   p->numel = NumelOf(t);
   std::vector<float> w;
   const bool finite = ToFiniteFloats(t, &w);
-  SDC_RETURN_IF_ERROR(ExpandImportance(t, finite ? std::span<const float>(w) : std::span<const float>(), p->numel, o,
-                                       &p->importance));
-  const std::span<const float> imp = p->importance;
-  if (finite)
-    for (float v : w) p->signal += static_cast<double>(v) * v;
+  const std::span<const float> values = finite ? std::span<const float>(w) : std::span<const float>();
+  // A Hessian serves only a tensor that is quantized; it is checked and factored once.
+  auto h = o.hessians.find(t.name);
+  const bool loss_aware = h != o.hessians.end() && finite && Quantizable(t, o) && p->numel > 0;
+  if (loss_aware) {
+    const uint64_t cols = RowsOf(t.shape).cols;
+    SDC_RETURN_IF_ERROR(CheckHessian(h->second, cols, &p->hessian).WithContext("Hessian"));
+    SDC_RETURN_IF_ERROR(FactorHessian(p->hessian, cols, o.damping, o.act_order, &p->factor).WithContext("Hessian"));
+  }
+  SDC_RETURN_IF_ERROR(MakeErrorMeasure(t, values, p->numel, p->hessian, o, &p->importance, &p->measure));
+  const ErrorMeasure& m = p->measure;
+  for (float v : values) p->signal += static_cast<double>(v) * v;
+  p->measured_signal = m.Signal(values) * m.factor;
   // An empty tensor has no sub-vectors to train a codebook on or to code: under the codebook method it is
   // stored raw (zero bytes).
   if (!finite || !Quantizable(t, o) || (o.method == Method::kCodebook && p->numel == 0)) {
     p->candidates.resize(1);
-    return RawCandidate(t, finite ? std::span<const float>(w) : std::span<const float>(),
-                        finite ? imp : std::span<const float>(), o, &p->candidates[0]);
+    return RawCandidate(t, values, m, o, &p->candidates[0]);
   }
-  const std::vector<ScalarSetting> settings = ScalarSettings(w, o);
+  // Scalar candidates, computed independently (each the same way whatever thread runs it): first those
+  // without a rate term, then the rate-aware ones with the code lengths of their twin without.
+  const HessianFactor* factor = loss_aware ? &p->factor : nullptr;
+  const std::vector<ScalarSetting> settings = ScalarSettings(w, o, loss_aware);
   std::vector<Candidate> scalar(settings.size());
+  std::vector<std::vector<float>> lengths(settings.size());
   std::vector<Status> status(settings.size());
-  // Candidates are independent; each is computed the same way whatever thread runs it.
+  for (int rated = 0; rated < 2; ++rated) {
 #pragma omp parallel for schedule(dynamic) if (settings.size() > 1)
-  for (size_t i = 0; i < settings.size(); ++i)
-    status[i] = ScalarCandidate(t, w, imp, settings[i].bits, settings[i].uniform_step, o, &scalar[i]);
+    for (size_t i = 0; i < settings.size(); ++i) {
+      const ScalarSetting& s = settings[i];
+      if ((s.lambda > 0) != (rated == 1)) continue;
+      std::span<const float> bits;
+      if (rated) {
+        size_t twin = i;
+        while (twin > 0 && settings[twin].lambda > 0) --twin;  // the same step without a rate term
+        bits = lengths[twin];
+      }
+      std::vector<uint8_t> codes;
+      status[i] = ScalarCandidate(t, w, m, s, factor, bits, o, &scalar[i], rated || !loss_aware ? nullptr : &codes);
+      if (!rated && loss_aware) lengths[i] = CodeLengths(codes, (1 << (s.bits - 1)) - 1);
+    }
+  }
   for (const Status& s : status) SDC_RETURN_IF_ERROR(s);
   p->candidates = std::move(scalar);
   if (o.method != Method::kCodebook) return Status::Ok();
@@ -91,13 +116,13 @@ Status PlanTensor(const TensorView& t, const EncodeOptions& o, const SharedBanks
   BankSet own;
   const BankSet* banks = &shared.banks;
   if (o.per_tensor_banks) {
-    const CodebookInput input{w, RowsOf(t.shape), imp};
+    const CodebookInput input{w, RowsOf(t.shape), m.importance};
     SDC_RETURN_IF_ERROR(TrainBanks(std::span<const CodebookInput>(&input, 1), o.codebook, &own));
     banks = &own;
   }
   const std::vector<double> fractions = ResidualFractions(o);
   for (double lambda : CodebookLambdas(o))
-    SDC_RETURN_IF_ERROR(CodebookCandidates(t, w, imp, *banks, o.per_tensor_banks, lambda, fractions, o, &p->candidates));
+    SDC_RETURN_IF_ERROR(CodebookCandidates(t, w, m, *banks, o.per_tensor_banks, lambda, fractions, o, &p->candidates));
   return Status::Ok();
 }
 

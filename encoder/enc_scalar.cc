@@ -1,5 +1,7 @@
 #include "encoder/enc_scalar.h"
 
+#include "encoder/enc_feedback.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -44,27 +46,6 @@ double GroupError(std::span<const float> g, std::span<const float> imp, float sc
   return e;
 }
 
-// Codes for `g` under `scale`: the nearest level for each value (checked against its neighbours, since
-// v * (1/scale) can round to the wrong side of a midpoint).
-void GroupCodes(std::span<const float> g, float scale, int q, uint8_t* codes) {
-  for (size_t i = 0; i < g.size(); ++i) {
-    if (scale == 0.0f) {
-      codes[i] = static_cast<uint8_t>(q);
-      continue;
-    }
-    int c = static_cast<int>(std::nearbyint(g[i] / scale));
-    c = std::clamp(c, -q, q);
-    float best = std::fabs(g[i] - static_cast<float>(c) * scale);
-    for (int d : {-1, 1}) {
-      int k = c + d;
-      if (k < -q || k > q) continue;
-      float err = std::fabs(g[i] - static_cast<float>(k) * scale);
-      if (err < best) best = err, c = k;
-    }
-    codes[i] = static_cast<uint8_t>(c + q);
-  }
-}
-
 float BestScale(std::span<const float> g, std::span<const float> imp, int q, DType scale_dtype) {
   float amax = 0;
   for (float v : g) amax = std::max(amax, std::fabs(v));
@@ -103,7 +84,8 @@ bool FitsF16(float s) { return s == 0.0f || (s >= 6.103515625e-05f && s <= 65504
 
 }  // namespace
 
-Status QuantizeScalar(std::span<const float> w, RowLayout rows, const ScalarSearch& search, ScalarCodes* out) {
+Status ChooseScales(std::span<const float> w, RowLayout rows, const ScalarSearch& search, ScalarCodes* out,
+                    std::vector<float>* values) {
   SDC_CHECK(search.bits >= 2 && search.bits <= 8, StatusCode::kInvalidArgument, "scalar: bits must be 2..8");
   SDC_CHECK(w.size() == rows.numel(), StatusCode::kInternal, "scalar: data size does not match layout");
   const int q = (1 << (search.bits - 1)) - 1;
@@ -133,22 +115,28 @@ Status QuantizeScalar(std::span<const float> w, RowLayout rows, const ScalarSear
     if (fits) break;
     scale_dtype = DType::kF32;
   }
-
   ScalarCodes r;
   r.layout = {rows, search.bits, search.group_size, scale_dtype};
-  r.codes.resize(rows.numel());
   r.scales.resize(ngroups * DTypeSize(scale_dtype));
-#pragma omp parallel for schedule(static)
   for (int64_t gi = 0; gi < ngroups; ++gi) {
-    std::span<const float> g = group_span(gi, w);
-    GroupCodes(g, scales[gi], q, r.codes.data() + (g.data() - w.data()));
     if (scale_dtype == DType::kF16)
       StoreLE16(r.scales.data() + 2 * gi, FloatToHalf(scales[gi]));
     else
       StoreLE32(r.scales.data() + 4 * gi, FloatBits(scales[gi]));
   }
   *out = std::move(r);
+  *values = std::move(scales);  // already rounded to the stored dtype by RoundScale
   return Status::Ok();
+}
+
+Status QuantizeScalar(std::span<const float> w, RowLayout rows, const ScalarSearch& search, ScalarCodes* out) {
+  std::vector<float> scales;
+  SDC_RETURN_IF_ERROR(ChooseScales(w, rows, search, out, &scales));
+  FeedbackRequest req;
+  req.w = w;
+  req.layout = out->layout;
+  req.scales = scales;
+  return RoundWithFeedback(req, &out->codes);
 }
 
 }  // namespace sdc

@@ -30,7 +30,13 @@ struct ScalarCodes {
   std::vector<uint8_t> codes;   // one byte per element
 };
 
-// `w` holds rows * cols finite values. Uses F16 scales unless some scale needs F32's range.
+// `w` holds rows * cols finite values. Uses F16 scales unless some scale needs F32's range. Codes are the
+// nearest levels (enc_feedback.h without a Hessian or rate term).
 Status QuantizeScalar(std::span<const float> w, RowLayout rows, const ScalarSearch& search, ScalarCodes* out);
+
+// The scales alone: out->layout and out->scales set, out->codes left empty; `values` gets each scale as the
+// decoder reads it back.
+Status ChooseScales(std::span<const float> w, RowLayout rows, const ScalarSearch& search, ScalarCodes* out,
+                    std::vector<float>* values);
 
 }  // namespace sdc

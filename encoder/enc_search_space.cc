@@ -6,7 +6,7 @@ namespace sdc {
 
 bool Searching(const EncodeOptions& o) { return o.budget > 0 || o.target_snr_db > 0; }
 
-std::vector<ScalarSetting> ScalarSettings(std::span<const float> w, const EncodeOptions& o) {
+std::vector<ScalarSetting> ScalarSettings(std::span<const float> w, const EncodeOptions& o, bool rate_aware) {
   std::vector<ScalarSetting> out;
   const bool search = Searching(o);
   if (o.method == Method::kScalar || search)
@@ -26,6 +26,9 @@ std::vector<ScalarSetting> ScalarSettings(std::span<const float> w, const Encode
     int b = kMinScalarBits;
     while (b < kMaxScalarBits && (1 << (b - 1)) - 1 < levels) ++b;
     out.push_back({b, static_cast<float>(step)});
+    if (rate_aware)
+      for (double lambda : o.rate_lambdas)
+        if (lambda > 0) out.push_back({b, static_cast<float>(step), lambda});
   }
   return out;
 }

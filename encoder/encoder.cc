@@ -1,6 +1,8 @@
 #include "encoder/encoder.h"
 
 #include <cmath>
+#include <set>
+#include <string_view>
 
 #include "decoder/dec_container.h"
 #include "encoder/enc_assemble.h"
@@ -16,8 +18,21 @@ double TensorSummary::snr_db() const {
 
 namespace {
 
+// Calibration data must name tensors of the input: a misspelt name would silently lose its effect.
+Status CheckCalibrationNames(const SafetensorsFile& in, const EncodeOptions& o) {
+  std::set<std::string_view> names;
+  for (const TensorView& t : in.tensors) names.insert(t.name);
+  for (const auto& [name, h] : o.hessians)
+    SDC_CHECK(names.count(name), StatusCode::kInvalidArgument, "Hessian for '" + name + "': no such tensor in the input");
+  for (const auto& [name, f] : o.sensitivity)
+    SDC_CHECK(names.count(name), StatusCode::kInvalidArgument,
+              "sensitivity for '" + name + "': no such tensor in the input");
+  return Status::Ok();
+}
+
 Status EncodeUnchecked(const SafetensorsFile& in, const EncodeOptions& o, EncodeResult* out) {
   SDC_RETURN_IF_ERROR(CheckEncodeOptions(o));
+  SDC_RETURN_IF_ERROR(CheckCalibrationNames(in, o));
   SharedBanks shared;
   if (o.method == Method::kCodebook && !o.per_tensor_banks) SDC_RETURN_IF_ERROR(TrainSharedBanks(in, o, &shared));
   std::vector<PlannedTensor> plan(in.tensors.size());

@@ -88,6 +88,14 @@ typedef struct {
 int sdc_encode(const sdc_tensor_in* tensors, size_t n, const sdc_tensor_in* importance, size_t n_importance,
                const char* options_json, uint8_t** out, size_t* out_size);
 
+/* sdc_encode with calibration Hessians for loss-aware coding: hessians is NULL or n_hessians entries, each a
+ * square [in, in] float matrix H = E[x xT] over the inputs that multiply the columns of the 2-D tensor it is
+ * named after (the --hessians format of `sdcodec encode`). Per-tensor sensitivities go in options_json as
+ * {"sensitivity": {name: factor}}. */
+int sdc_encode_calibrated(const sdc_tensor_in* tensors, size_t n, const sdc_tensor_in* importance,
+                          size_t n_importance, const sdc_tensor_in* hessians, size_t n_hessians,
+                          const char* options_json, uint8_t** out, size_t* out_size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -173,9 +173,11 @@ struct TensorRef {
 // Encodes tensors into an .sdc file (sdc_c only; decoder-only programs that never call it link without it).
 // options_json: "" or a JSON object of the CLI's encode options with underscores, e.g.
 // R"({"budget": 16000000, "method": "codebook"})". importance: F32/F16/BF16 tensors named like the weights
-// they weigh (one value, one per column, or one per element).
+// they weigh (one value, one per column, or one per element). hessians: square [in, in] matrices E[x xᵀ]
+// named like the 2-D weights whose inputs they describe (loss-aware coding; may be empty).
 inline Status Encode(const std::vector<TensorRef>& tensors, const std::vector<TensorRef>& importance,
-                     const std::string& options_json, std::vector<uint8_t>* out) {
+                     const std::string& options_json, std::vector<uint8_t>* out,
+                     const std::vector<TensorRef>& hessians = {}) {
   auto to_c = [](const std::vector<TensorRef>& in) {
     std::vector<sdc_tensor_in> c(in.size());
     for (size_t i = 0; i < in.size(); ++i)
@@ -183,11 +185,11 @@ inline Status Encode(const std::vector<TensorRef>& tensors, const std::vector<Te
               in[i].data, in[i].nbytes};
     return c;
   };
-  const std::vector<sdc_tensor_in> t = to_c(tensors), imp = to_c(importance);
+  const std::vector<sdc_tensor_in> t = to_c(tensors), imp = to_c(importance), hess = to_c(hessians);
   uint8_t* file = nullptr;
   size_t size = 0;
-  Status s = detail::FromC(sdc_encode(t.data(), t.size(), imp.data(), imp.size(),
-                                      options_json.empty() ? nullptr : options_json.c_str(), &file, &size));
+  Status s = detail::FromC(sdc_encode_calibrated(t.data(), t.size(), imp.data(), imp.size(), hess.data(), hess.size(),
+                                                 options_json.empty() ? nullptr : options_json.c_str(), &file, &size));
   if (!s.ok()) return s;
   out->assign(file, file + size);
   sdc_free(file);

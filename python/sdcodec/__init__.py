@@ -57,32 +57,40 @@ def _as_entry(name, value):
     return (name, dtype, list(a.shape), a.tobytes())
 
 
-def encode(tensors, budget=None, importance=None, assets=None, **options):
+def encode(tensors, budget=None, importance=None, assets=None, hessians=None, **options):
     """Encodes a mapping name -> array/tensor (a state_dict) to .sdc bytes.
 
     budget: whole-file byte budget (manifest, banks and assets included); reserve=BYTES keeps some free.
     importance: name -> weights (one value, one per column/input channel, or one per element); the encoder
       minimises the importance-weighted squared error, e.g. with the diagonal of X^T X per input channel.
     assets: name -> bytes (a tokenizer, a config), stored losslessly and counted in the budget.
+    hessians: name -> square [in, in] matrix H = E[x xᵀ] over the inputs of that 2-D weight (calibrate() makes
+      them): loss-aware coding with error feedback through H, errors measured as tr(ΔW H ΔWᵀ).
     options: the encode options, the CLI's names with underscores (listed below, from the same table as
       `sdcodec encode --help`); an unknown name or a value out of range raises sdcodec.Error.
     """
-    return _encode_entries([_as_entry(n, v) for n, v in tensors.items()], budget, importance, assets, options)
+    return _encode_entries([_as_entry(n, v) for n, v in tensors.items()], budget, importance, assets, options,
+                           hessians)
 
 
 encode.__doc__ += "\n    Options (default):\n" + "".join(
     f"      {key}: {help} ({default})\n" for key, help, default in _core.option_table())
 
 
-def _encode_entries(items, budget, importance, assets, options):
+def _float_entries(mapping):
+    """name -> float32 entries for calibration data (importance, Hessians) given as arrays or torch tensors."""
+    out = []
+    for n, v in (mapping or {}).items():
+        a = v.detach().to("cpu").float().numpy() if type(v).__module__.startswith("torch") else np.asarray(v)
+        out.append(_as_entry(n, np.ascontiguousarray(a, dtype=np.float32)))
+    return out
+
+
+def _encode_entries(items, budget, importance, assets, options, hessians=None):
     if budget is not None:
         options["budget"] = int(budget)
-    imp = []
-    for n, v in (importance or {}).items():
-        a = v.detach().to("cpu").float().numpy() if type(v).__module__.startswith("torch") else np.asarray(v)
-        imp.append(_as_entry(n, np.ascontiguousarray(a, dtype=np.float32)))
     blobs = [(n, bytes(b)) for n, b in (assets or {}).items()]
-    return _core.encode(items, imp, blobs, json.dumps(options))
+    return _core.encode(items, _float_entries(importance), _float_entries(hessians), blobs, json.dumps(options))
 
 
 def _to_array(dtype, shape, data, bf16, as_torch):
@@ -190,8 +198,9 @@ def encode_file(tensors, path, **kwargs):
             raise Error(f"invalid argument: output '{os.fspath(path)}' is the input file")
         with open(tensors, "rb") as f:
             entries, _ = _core.parse_safetensors(f.read())
-        budget, importance, assets = kwargs.pop("budget", None), kwargs.pop("importance", None), kwargs.pop("assets", None)
-        data = _encode_entries(entries, budget, importance, assets, kwargs)
+        data_args = {k: kwargs.pop(k, None) for k in ("budget", "importance", "assets", "hessians")}
+        data = _encode_entries(entries, data_args["budget"], data_args["importance"], data_args["assets"], kwargs,
+                               data_args["hessians"])
     else:
         data = encode(tensors, **kwargs)
     save(data, path)

@@ -63,19 +63,19 @@ std::unique_ptr<sdc::Decoder> Open(nb::bytes data, const sdc::DecodeLimits& limi
 }
 
 nb::bytes Encode(const std::vector<TensorIn>& tensors, const std::vector<TensorIn>& importance,
-                 const std::vector<std::pair<std::string, nb::bytes>>& assets, const std::string& options_json) {
+                 const std::vector<TensorIn>& hessians, const std::vector<std::pair<std::string, nb::bytes>>& assets,
+                 const std::string& options_json) {
   sdc::EncodeOptions o;
   nlohmann::json j = nlohmann::json::parse(options_json, nullptr, false);
   if (j.is_discarded()) throw SdcError("invalid argument: options are not valid JSON");
   Check(sdc::EncodeOptionsFromJson(j, &o));
   sdc::SafetensorsFile in;
+  std::vector<sdc::TensorView> imp, hess;
   for (const TensorIn& t : tensors) in.tensors.push_back(View(t));
-  for (const TensorIn& t : importance) {
-    std::vector<float> v;
-    if (!sdc::ToFiniteFloats(View(t), &v))
-      throw SdcError("invalid argument: importance '" + std::get<0>(t) + "' must hold finite float values");
-    o.importance[std::get<0>(t)] = std::move(v);
-  }
+  for (const TensorIn& t : importance) imp.push_back(View(t));
+  for (const TensorIn& t : hessians) hess.push_back(View(t));
+  Check(sdc::AddImportance(imp, &o));
+  Check(sdc::AddHessians(hess, &o));
   for (const auto& [name, data] : assets)
     o.assets.push_back({name, std::vector<uint8_t>(reinterpret_cast<const uint8_t*>(data.c_str()),
                                                    reinterpret_cast<const uint8_t*>(data.c_str()) + data.size())});
@@ -161,7 +161,8 @@ std::vector<std::tuple<std::string, std::string, std::string>> OptionTable() {
 NB_MODULE(_core, m) {
   m.doc() = "sdcodec's C++ core; use the sdcodec package";
   nb::exception<SdcError>(m, "Error", PyExc_ValueError);
-  m.def("encode", &Encode, nb::arg("tensors"), nb::arg("importance"), nb::arg("assets"), nb::arg("options_json"));
+  m.def("encode", &Encode, nb::arg("tensors"), nb::arg("importance"), nb::arg("hessians"), nb::arg("assets"),
+        nb::arg("options_json"));
   m.def("decode", &Decode, nb::arg("data"), nb::arg("max_tensor_bytes") = 0, nb::arg("max_output_bytes") = 0);
   m.def("inspect", &Inspect, nb::arg("data"));
   m.def("parse_safetensors", &ParseSafetensors, nb::arg("data"));
