@@ -34,6 +34,7 @@ Status RatesFromReport(const Json& r, const std::string& source, MeasuredRates* 
   m.budget = r.contains("budget_bytes") && r["budget_bytes"].is_number_unsigned() ? r["budget_bytes"].get<uint64_t>() : 0;
   std::array<double, 6> bytes{}, params{}, count{}, share{}, scale_bytes{}, scales{};
   std::array<std::map<uint64_t, int>, 6> groups;  // per role: group size -> tensors using it
+  std::array<double, 6> sections{}, bank_refs{};  // per role: the tensors' own sections; banks they draw from
   uint64_t tensors = 0, embedding_rows = 0, embedding_numel = 0;
   std::map<uint64_t, int> users;  // bank index -> codebook tensors drawing from it
   int coded = 0;                  // codebook tensors
@@ -45,6 +46,7 @@ Status RatesFromReport(const Json& r, const std::string& source, MeasuredRates* 
     params[k] += t["numel"].get<double>();
     count[k] += 1;
     share[k] += t.value("bank_share", 0.0);
+    sections[k] += t.contains("parts") ? static_cast<double>(t["parts"].size()) : 1.0;
     if (t.contains("parts") && t["parts"].contains("scales") && t.contains("params") && !t["shape"].empty()) {
       const uint64_t cols = t["shape"].back().get<uint64_t>(), g = t["params"].value("group_size", uint64_t{0});
       if (cols > 0) {
@@ -55,7 +57,7 @@ Status RatesFromReport(const Json& r, const std::string& source, MeasuredRates* 
     }
     if (t.value("representation", "") == "codebook" && t.contains("params")) {
       ++coded;
-      for (const Json& b : t["params"]["banks"]) ++users[b.get<uint64_t>()];
+      for (const Json& b : t["params"]["banks"]) ++users[b.get<uint64_t>()], ++bank_refs[k];
     }
     ++tensors;
     if (*role == Role::kEmbedding && t["numel"].get<uint64_t>() > embedding_numel && !t["shape"].empty()) {
@@ -64,10 +66,20 @@ Status RatesFromReport(const Json& r, const std::string& source, MeasuredRates* 
     }
   }
   SDC_CHECK(tensors > 0, StatusCode::kInvalidArgument, "plan: the measured file holds no tensors");
+  // No bank with two users: each coded tensor brought its own, a cost per tensor rather than per file. With
+  // a single codebook tensor the banks cannot show it; the encoder string (informative) then decides.
+  m.per_tensor_banks = !users.empty();
+  for (const auto& [bank, n] : users) m.per_tensor_banks = m.per_tensor_banks && n == 1;
+  if (m.per_tensor_banks && coded == 1)
+    m.per_tensor_banks = r.value("encoder", "").find("banks=per-tensor") != std::string::npos;
   for (int k = 0; k < kRoleCount; ++k) {
     m.measured[k] = params[k] > 0;
     m.bits_per_weight[k] = params[k] > 0 ? 8.0 * (bytes[k] - scale_bytes[k]) / params[k] : -1.0;
     m.bytes_per_scale[k] = scales[k] > 0 ? scale_bytes[k] / scales[k] : 0.0;
+    // Per-tensor banks are sections of their tensor's own, as far as the manifest goes.
+    if (m.per_tensor_banks) sections[k] += bank_refs[k];
+    m.tensor_hashes += count[k] + sections[k];
+    m.sections_per_tensor[k] = count[k] > 0 ? sections[k] / count[k] : 1.0;
     int most = 0;
     for (const auto& [g, n] : groups[k])
       if (n > most) most = n, m.group_size[k] = g;
@@ -78,6 +90,7 @@ Status RatesFromReport(const Json& r, const std::string& source, MeasuredRates* 
         m.bits_per_weight[to] = m.bits_per_weight[f];
         m.bytes_per_scale[to] = m.bytes_per_scale[f];
         m.group_size[to] = m.group_size[f];
+        m.sections_per_tensor[to] = m.sections_per_tensor[f];
       }
   };
   borrow(kAttn, {kMlp});
@@ -88,14 +101,7 @@ Status RatesFromReport(const Json& r, const std::string& source, MeasuredRates* 
   if (m.bits_per_weight[kNorm] < 0) m.bits_per_weight[kNorm] = 32.0;
   SDC_CHECK(m.bits_per_weight[kAttn] >= 0, StatusCode::kInvalidArgument,
             "plan: the measured file holds no attention, MLP or embedding tensor to take a rate from");
-  m.manifest_bytes_per_tensor = r["manifest"]["stored_bytes"].get<double>() / static_cast<double>(tensors);
   m.bank_bytes = r["roles"].contains("banks") ? r["roles"]["banks"].get<uint64_t>() : 0;
-  // No bank with two users: each coded tensor brought its own, a cost per tensor rather than per file. With
-  // a single codebook tensor the banks cannot show it; the encoder string (informative) then decides.
-  m.per_tensor_banks = !users.empty();
-  for (const auto& [bank, n] : users) m.per_tensor_banks = m.per_tensor_banks && n == 1;
-  if (m.per_tensor_banks && coded == 1)
-    m.per_tensor_banks = r.value("encoder", "").find("banks=per-tensor") != std::string::npos;
   if (m.per_tensor_banks) {
     double used = 0;
     for (int k = 0; k < kRoleCount; ++k) {
@@ -115,6 +121,7 @@ Status RatesFromReport(const Json& r, const std::string& source, MeasuredRates* 
     borrow_banks(kOther, {kAttn, kMlp});
     for (double& b : m.bank_bytes_per_tensor) b = std::max(b, 0.0);  // norms: raw, no banks
   }
+  m.manifest_bytes = r["manifest"]["stored_bytes"].get<double>();
   m.measured_vocab = embedding_rows;
   const double assets = r["roles"].contains("assets") ? r["roles"]["assets"].get<double>() : 0.0;
   m.asset_bytes_per_vocab_entry = embedding_rows ? assets / static_cast<double>(embedding_rows) : 0.0;
@@ -191,7 +198,9 @@ Status Plan(const ModelShape& s, const MeasuredRates& m, Json* out) {
   double banks = static_cast<double>(m.bank_bytes);
   for (int k = 0; k < kRoleCount; ++k) banks += m.bank_bytes_per_tensor[k] * static_cast<double>(p.tensors[k]);
   const double assets = m.asset_bytes_per_vocab_entry * static_cast<double>(s.vocab);
-  const double manifest = m.manifest_bytes_per_tensor * static_cast<double>(tensors);
+  double hashes = 0;
+  for (int k = 0; k < kRoleCount; ++k) hashes += static_cast<double>(p.tensors[k]) * (1 + m.sections_per_tensor[k]);
+  const double manifest = std::max(0.0, m.manifest_bytes + 8.0 * (hashes - m.tensor_hashes));
   const double total = tensor_bytes + banks + assets + manifest + 40.0;
   Json j;
   j["schema"] = "sdcodec.plan/1";

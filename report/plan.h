@@ -41,7 +41,11 @@ struct MeasuredRates {
   std::array<double, 6> bytes_per_scale{};
   std::array<uint64_t, 6> group_size{};
   std::array<bool, 6> measured{};           // true where the file held tensors of that role
-  double manifest_bytes_per_tensor = 0;
+  // The manifest compresses all but its hashes (8 random bytes per tensor and per section): a planned file's
+  // manifest is the measured one plus 8 bytes per hash more (less) than the measured tensors had.
+  double manifest_bytes = 0;
+  double tensor_hashes = 0;                  // the measured tensors' hashes: theirs and their sections'
+  std::array<double, 6> sections_per_tensor{};  // by role, own sections (and per-tensor banks) per tensor
   uint64_t bank_bytes = 0;                  // shared (and unused) banks: a fixed cost, whatever the model size
   // Per-tensor banks (`--per-tensor-banks`: no bank has two users) cost a bank set per coded tensor, so
   // they scale with the tensor count: mean bank bytes per tensor of each role.

@@ -16,13 +16,15 @@ using Json = nlohmann::ordered_json;
 
 ModelShape Base() { return test::StoriesShape(); }
 
-// Every role at 4 bits, 100 manifest bytes per tensor, 1000 bank bytes, no assets.
+// Every role at 4 bits, a 1000-byte manifest measured on 10 tensors of 1 section, 1000 bank bytes, no assets.
 MeasuredRates Rates() {
   MeasuredRates m;
   m.source = "m.sdc";
   m.encoder = "sdcodec 0.1.0; method=scalar; bits=4";
   m.bits_per_weight = {4, 4, 4, 4, 32, 4};
-  m.manifest_bytes_per_tensor = 100;
+  m.manifest_bytes = 1000;
+  m.tensor_hashes = 20;
+  m.sections_per_tensor = {1, 1, 1, 1, 1, 1};
   m.bank_bytes = 1000;
   return m;
 }

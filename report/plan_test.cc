@@ -72,7 +72,8 @@ Json TensorEntry(const std::string& role, std::vector<uint64_t> shape, uint64_t 
 }
 
 // A measured file: embedding 256 x 64 at 4 bits, attention at 5, MLP at 6, no head, no norm; 300 manifest
-// bytes over 3 tensors, 1000 bank bytes, a 2560-byte tokenizer (10 bytes per vocabulary entry).
+// bytes over 3 tensors (one section each: 6 hashes), 1000 bank bytes, a 2560-byte tokenizer (10 bytes per
+// vocabulary entry).
 Json Measured() {
   return {{"schema", "sdcodec.inspect/1"},
           {"tensors", Json::array(
@@ -92,7 +93,9 @@ TEST(Plan, RatesFromReport) {
   EXPECT_DOUBLE_EQ(m.bits_per_weight[4], 32.0);  // norms: raw f32 when unmeasured
   EXPECT_FALSE(m.measured[1]);
   EXPECT_TRUE(m.measured[0]);
-  EXPECT_DOUBLE_EQ(m.manifest_bytes_per_tensor, 100.0);
+  EXPECT_DOUBLE_EQ(m.manifest_bytes, 300.0);
+  EXPECT_DOUBLE_EQ(m.tensor_hashes, 6.0);
+  EXPECT_DOUBLE_EQ(m.sections_per_tensor[2], 1.0);
   EXPECT_EQ(m.bank_bytes, 1000u);
   EXPECT_EQ(m.measured_vocab, 256u);
   EXPECT_DOUBLE_EQ(m.asset_bytes_per_vocab_entry, 10.0);
@@ -114,7 +117,7 @@ TEST(Plan, PredictionAddsUp) {
   EXPECT_DOUBLE_EQ(p["roles"]["norm"]["bytes"].get<double>(), 704 * 4.0);
   EXPECT_DOUBLE_EQ(p["assets"].get<double>(), 5120.0);
   EXPECT_EQ(p["tensors"], 1 + 1 + 20 + 15 + 11);
-  EXPECT_DOUBLE_EQ(p["manifest"].get<double>(), 100.0 * 48);
+  EXPECT_DOUBLE_EQ(p["manifest"].get<double>(), 300.0 + 8 * (2 * 48 - 6));  // 8 bytes a hash beyond the 6
   double total = 40 + 1000 + p["assets"].get<double>() + p["manifest"].get<double>();
   uint64_t params = 0;
   for (const auto& [role, r] : p["roles"].items()) {

@@ -2,6 +2,7 @@
 largest dim / hidden / layers / unique-layers for a 1-2 MB budget, then that shape really built from
 stories260K's own weights (tools/llama_shape.py: blocks tiled, matrices cut or widened row by row) and
 encoded at the same setting: the real file is within 2% of the prediction. Plus the command's usage errors."""
+import importlib.util
 import json
 import subprocess
 import sys
@@ -10,22 +11,14 @@ import pytest
 
 from conftest import ROOT, encode_each, run
 
-SHAPE = {"vocab": 512, "dim": 64, "layers": 5, "hidden": 172, "heads": 8, "kv_heads": 4}
-SETTINGS = {"b4": ["--bits", "4"], "b6": ["--bits", "6"],
-            "vq": ["--method", "codebook", "--k", "256", "--dim", "4"]}
+spec = importlib.util.spec_from_file_location("plan_solve", ROOT / "bench" / "plan_solve.py")
+bench = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench)
+SHAPE, SETTINGS, _shape_args = bench.STORIES, bench.SETTINGS, bench.shape_args
 # (setting, parameter solved, budget, vocab): each parameter, both scalar widths, shared codebooks, and a
 # vocabulary other than the measured one (its embedding cut or widened like the other matrices).
 CASES = [("b6", "layers", 1_000_000, 512), ("b4", "dim", 2_000_000, 512), ("b6", "hidden", 1_500_000, 256),
          ("b6", "unique-layers", 1_000_000, 1024), ("vq", "dim", 1_000_000, 512)]
-
-
-def _shape_args(shape, solve):
-    """The shape's options less vocab and the solved parameter (but dim: hidden follows --hidden / --dim)."""
-    args = []
-    for k, v in shape.items():
-        if k != "vocab" and (k.replace("_", "-") != solve or k == "dim"):
-            args += [f"--{k.replace('_', '-')}", str(v)]
-    return args
 
 
 @pytest.fixture(scope="module")
@@ -35,20 +28,10 @@ def measured(sdcodec, stories, tmp_path_factory):
 
 @pytest.mark.parametrize("setting,solve,budget,vocab", CASES)
 def test_solved_shape_built_and_encoded_matches(sdcodec, stories, measured, tmp_path, setting, solve, budget, vocab):
-    shape = dict(SHAPE, layers=40) if solve == "unique-layers" else SHAPE
-    p = run(sdcodec, "plan", "--from", measured[setting], "--vocab", str(vocab), *_shape_args(shape, solve),
-            "--solve", solve, "--budget", str(budget), "--json")
-    plan = json.loads(p.stdout)[0]
+    plan, real = bench.check(sdcodec, stories, measured[setting], SETTINGS[setting], solve, budget, vocab, tmp_path)
     s = plan["solve"]
     assert s["parameter"] == solve and plan["total_bytes"] <= budget < s["next"]["total_bytes"]
-    got = plan["shape"]
-    blocks = got["unique_layers"]
-    assert got["layers"] == (40 if solve == "unique-layers" else blocks)
-    run(sys.executable, ROOT / "tools" / "llama_shape.py", stories, tmp_path / "m.safetensors",
-        "--vocab", got["vocab"], "--dim", got["dim"], "--blocks", blocks, "--hidden", got["hidden"],
-        "--heads", got["heads"], "--kv-heads", got["kv_heads"])
-    run(sdcodec, "encode", tmp_path / "m.safetensors", "-o", tmp_path / "m.sdc", "--quiet", *SETTINGS[setting])
-    real = json.loads(run(sdcodec, "inspect", tmp_path / "m.sdc", "--json").stdout)
+    assert plan["shape"]["layers"] == (40 if solve == "unique-layers" else plan["shape"]["unique_layers"])
     assert real["totals"]["params"] == plan["params"] and len(real["tensors"]) == plan["tensors"]
     err = plan["total_bytes"] / real["file_bytes"] - 1
     assert abs(err) < 0.02, f"{solve}={s['value']}: plan {plan['total_bytes']:.0f} vs real {real['file_bytes']} ({err:+.2%})"
