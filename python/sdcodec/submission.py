@@ -107,7 +107,6 @@ def build(model, out_dir, scripts=(), assets=None, cap=DEFAULT_CAP, count_code="
         raise Error("invalid argument: the kit sets the budget to cap - code bytes: pass cap, not budget")
     if not isinstance(cap, int) or cap <= 0:
         raise Error(f"invalid argument: cap must be a positive number of bytes, not {cap!r}")
-    os.makedirs(out_dir, exist_ok=True)
     outputs = [os.path.join(out_dir, n) for n in (ARTIFACT, DECODER, REPORT)]
     inputs = [*scripts] + ([model] if isinstance(model, (str, os.PathLike)) else [])
     for i in inputs:
@@ -129,6 +128,9 @@ def build(model, out_dir, scripts=(), assets=None, cap=DEFAULT_CAP, count_code="
     if room <= 0:
         raise Error(f"budget: the code alone ({what} = {code} bytes) is {-room} bytes over the cap of {cap}")
 
+    if isinstance(model, (str, os.PathLike)) and not os.path.isfile(model):
+        raise Error(f"invalid argument: model '{os.fspath(model)}' is not a file")
+    os.makedirs(out_dir, exist_ok=True)
     fixed = "bits" in options or "target_snr" in options
     fd, tmp = tempfile.mkstemp(prefix=".sdcodec-", suffix=".sdc", dir=out_dir)
     os.close(fd)
@@ -163,7 +165,7 @@ def build(model, out_dir, scripts=(), assets=None, cap=DEFAULT_CAP, count_code="
         "artifact_roles": inspect(artifact)["roles"],
         "encode": {"mode": "fixed" if fixed else "fitted", **{k: _json_value(v) for k, v in options.items()},
                    **({} if fixed else {"budget": room})},
-        "decoder": {"minifier": minify.minifier_version(), "loader": "load(path, as_torch=True, with_assets=False)"},
+        "decoder": {"minifier": minify.minifier_version(), "loader": "load(file, as_torch=True, with_assets=False)"},
         "round_trip": {"checked": check, "tensors": tensors,
                        "result": "identical tensors and assets" if check else "not checked"},
     }
