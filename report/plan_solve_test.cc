@@ -45,7 +45,9 @@ Json SolveAndCheck(ModelShape s, SolveFor what, double budget, double ratio = 0)
   EXPECT_EQ(solve["parameter"], SolveForName(what));
   EXPECT_LE(p["total_bytes"].get<double>(), budget);
   EXPECT_DOUBLE_EQ(solve["left_bytes"].get<double>(), budget - p["total_bytes"].get<double>());
-  if (!solve["next"].is_null()) EXPECT_GT(solve["next"]["total_bytes"].get<double>(), budget);
+  if (!solve["next"].is_null()) {
+    EXPECT_GT(solve["next"]["total_bytes"].get<double>(), budget);
+  }
   EXPECT_FALSE(solve["next"].contains("solve"));
   return p;
 }
