@@ -32,9 +32,20 @@ struct ModelShape {
 // with parameters.
 struct MeasuredRates {
   std::string source;
-  std::array<double, 6> bits_per_weight{};  // by Role (embedding, head, attention, mlp, norm, other); < 0: none
+  std::string encoder;   // the measured file's encoder string: the setting its rates hold for
+  uint64_t budget = 0;   // its budget when it was fitted to one (0: a fixed setting)
+  // By Role (embedding, head, attention, mlp, norm, other): stored bits per weight, scales left out; < 0: none.
+  std::array<double, 6> bits_per_weight{};
+  // Scales go by row (or by group of a row), not by weight, so wider rows spread them thinner: stored bytes
+  // per scale of each role, and the group size its tensors use (0: one scale per row).
+  std::array<double, 6> bytes_per_scale{};
+  std::array<uint64_t, 6> group_size{};
   std::array<bool, 6> measured{};           // true where the file held tensors of that role
-  double manifest_bytes_per_tensor = 0;
+  // The manifest compresses all but its hashes (8 random bytes per tensor and per section): a planned file's
+  // manifest is the measured one plus 8 bytes per hash more (less) than the measured tensors had.
+  double manifest_bytes = 0;
+  double tensor_hashes = 0;                  // the measured tensors' hashes: theirs and their sections'
+  std::array<double, 6> sections_per_tensor{};  // by role, own sections (and per-tensor banks) per tensor
   uint64_t bank_bytes = 0;                  // shared (and unused) banks: a fixed cost, whatever the model size
   // Per-tensor banks (`--per-tensor-banks`: no bank has two users) cost a bank set per coded tensor, so
   // they scale with the tensor count: mean bank bytes per tensor of each role.
@@ -46,21 +57,25 @@ struct MeasuredRates {
 
 // Reads the rates from an inspect report (InspectJson). Roles the file lacks borrow from the closest one
 // (head from embedding, attention and mlp from each other, embedding from the trunk); norms default to 32
-// bits (stored raw as f32). Per-tensor bank bytes borrow the same way.
+// bits (stored raw as f32). Per-tensor bank bytes and the scale rates borrow the same way.
 Status RatesFromReport(const nlohmann::ordered_json& report, const std::string& source, MeasuredRates* out);
 
-// Parameters and tensor count by role for a shape (roles indexed as Role).
+// Parameters, tensors and matrices by role for a shape (roles indexed as Role).
 struct ShapeParams {
   std::array<uint64_t, 6> params{};
   std::array<uint64_t, 6> tensors{};
+  std::array<std::vector<std::array<uint64_t, 3>>, 6> matrices;  // {rows, cols, how many}; a vector is 1 x n
 };
+// The scales a role's matrices take with one scale per row (group 0) or per `group` columns of a row.
+double ScaleCount(const std::vector<std::array<uint64_t, 3>>& matrices, uint64_t group);
 Status CountParams(const ModelShape& shape, ShapeParams* out);
 
 // The prediction (schema "sdcodec.plan/1"): per role params, bits/weight, bytes; banks, assets, manifest,
-// header; total.
+// header; total; the measured file's setting.
 Status Plan(const ModelShape& shape, const MeasuredRates& rates, nlohmann::ordered_json* out);
 
-// Several plans (e.g. one per vocabulary size) as one table, roles down, plans across.
+// Several plans (e.g. one per vocabulary size) as one table, roles down, plans across; solved plans
+// (plan_solve.h) each with the plan at the next value up beside it.
 std::string PlanText(const std::vector<nlohmann::ordered_json>& plans);
 
 }  // namespace sdc

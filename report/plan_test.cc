@@ -7,21 +7,14 @@
 
 #include <string>
 
+#include "report/plan_test_shape.h"
+
 namespace sdc {
 namespace {
 
 using Json = nlohmann::ordered_json;
 
-ModelShape Stories() {
-  ModelShape s;
-  s.vocab = 512;
-  s.dim = 64;
-  s.layers = 5;
-  s.hidden = 172;
-  s.heads = 8;
-  s.kv_heads = 4;
-  return s;
-}
+ModelShape Stories() { return test::StoriesShape(); }
 
 // Role order as Role: embedding, head, attention, mlp, norm, other.
 TEST(Plan, StoriesShapeParams) {
@@ -79,7 +72,8 @@ Json TensorEntry(const std::string& role, std::vector<uint64_t> shape, uint64_t 
 }
 
 // A measured file: embedding 256 x 64 at 4 bits, attention at 5, MLP at 6, no head, no norm; 300 manifest
-// bytes over 3 tensors, 1000 bank bytes, a 2560-byte tokenizer (10 bytes per vocabulary entry).
+// bytes over 3 tensors (one section each: 6 hashes), 1000 bank bytes, a 2560-byte tokenizer (10 bytes per
+// vocabulary entry).
 Json Measured() {
   return {{"schema", "sdcodec.inspect/1"},
           {"tensors", Json::array(
@@ -99,7 +93,9 @@ TEST(Plan, RatesFromReport) {
   EXPECT_DOUBLE_EQ(m.bits_per_weight[4], 32.0);  // norms: raw f32 when unmeasured
   EXPECT_FALSE(m.measured[1]);
   EXPECT_TRUE(m.measured[0]);
-  EXPECT_DOUBLE_EQ(m.manifest_bytes_per_tensor, 100.0);
+  EXPECT_DOUBLE_EQ(m.manifest_bytes, 300.0);
+  EXPECT_DOUBLE_EQ(m.tensor_hashes, 6.0);
+  EXPECT_DOUBLE_EQ(m.sections_per_tensor[2], 1.0);
   EXPECT_EQ(m.bank_bytes, 1000u);
   EXPECT_EQ(m.measured_vocab, 256u);
   EXPECT_DOUBLE_EQ(m.asset_bytes_per_vocab_entry, 10.0);
@@ -121,7 +117,7 @@ TEST(Plan, PredictionAddsUp) {
   EXPECT_DOUBLE_EQ(p["roles"]["norm"]["bytes"].get<double>(), 704 * 4.0);
   EXPECT_DOUBLE_EQ(p["assets"].get<double>(), 5120.0);
   EXPECT_EQ(p["tensors"], 1 + 1 + 20 + 15 + 11);
-  EXPECT_DOUBLE_EQ(p["manifest"].get<double>(), 100.0 * 48);
+  EXPECT_DOUBLE_EQ(p["manifest"].get<double>(), 300.0 + 8 * (2 * 48 - 6));  // 8 bytes a hash beyond the 6
   double total = 40 + 1000 + p["assets"].get<double>() + p["manifest"].get<double>();
   uint64_t params = 0;
   for (const auto& [role, r] : p["roles"].items()) {
@@ -140,6 +136,38 @@ TEST(Plan, PredictionAddsUp) {
   EXPECT_NE(text.find("rates measured on m.sdc"), std::string::npos);
   EXPECT_NE(text.find("vs first"), std::string::npos);
   EXPECT_NE(text.find("embedding bytes"), std::string::npos);
+}
+
+// Scales cost bytes per row, not per weight: measured on 64-wide rows, a 128-wide model pays the same bytes
+// per scale but half as many per weight; with groups of 32 columns, per group.
+TEST(Plan, ScalesGoByRow) {
+  Json r = Measured();
+  for (Json& t : r["tensors"]) {
+    const uint64_t rows = t["shape"][0].get<uint64_t>();
+    t["params"] = {{"group_size", 0}};
+    t["parts"] = {{"scales", 2 * rows}, {"codes", t["stored_bytes"].get<uint64_t>() - 2 * rows}};
+  }
+  MeasuredRates m;
+  ASSERT_TRUE(RatesFromReport(r, "m.sdc", &m).ok());
+  EXPECT_DOUBLE_EQ(m.bytes_per_scale[2], 2.0);
+  EXPECT_DOUBLE_EQ(m.bits_per_weight[2], 5.0 - 8.0 * 2 * 64 / (64 * 64));
+  EXPECT_DOUBLE_EQ(m.bytes_per_scale[1], 2.0);  // the head borrows the embedding's, scales included
+  ModelShape s = Stories();
+  s.dim = 128;
+  Json p;
+  ASSERT_TRUE(Plan(s, m, &p).ok());
+  const double attn_rows = 5 * (2 * 128 + 2 * 64);
+  EXPECT_DOUBLE_EQ(p["roles"]["attention"]["scales"].get<double>(), attn_rows);
+  EXPECT_DOUBLE_EQ(p["roles"]["attention"]["bytes"].get<double>(),
+                   p["roles"]["attention"]["params"].get<double>() * m.bits_per_weight[2] / 8 + 2 * attn_rows);
+  EXPECT_DOUBLE_EQ(p["roles"]["attention"]["bits_per_weight"].get<double>(),
+                   8 * p["roles"]["attention"]["bytes"].get<double>() / p["roles"]["attention"]["params"].get<double>());
+  EXPECT_DOUBLE_EQ(p["roles"]["norm"]["scales"].get<double>(), 0.0);
+  for (Json& t : r["tensors"]) t["params"]["group_size"] = 32;
+  ASSERT_TRUE(RatesFromReport(r, "m.sdc", &m).ok());
+  EXPECT_EQ(m.group_size[3], 32u);
+  ASSERT_TRUE(Plan(s, m, &p).ok());
+  EXPECT_DOUBLE_EQ(p["roles"]["mlp"]["scales"].get<double>(), 5 * (2 * 172 * 4 + 128 * 6));  // ceil(172 / 32) = 6
 }
 
 // Banks: shared ones (a bank with two users) are one fixed cost; per-tensor ones (no bank with two users)

@@ -42,3 +42,12 @@ def run(*args, check=True):
     if check and p.returncode != 0:
         raise AssertionError(f"{args} failed ({p.returncode}): {p.stderr}")
     return p
+
+
+def encode_each(sdcodec, src, settings, d):
+    """{name: path of `src` encoded into directory d with each setting's arguments} for {name: arguments}."""
+    out = {}
+    for name, args in settings.items():
+        out[name] = d / f"{name}.sdc"
+        run(sdcodec, "encode", src, "-o", out[name], "--quiet", *args)
+    return out

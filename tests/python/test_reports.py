@@ -12,7 +12,7 @@ import zlib
 import pytest
 from safetensors.numpy import load_file, save_file
 
-from conftest import MODELS, ROOT, run
+from conftest import MODELS, ROOT, encode_each, run
 
 
 def _inspect(sdcodec, f):
@@ -21,13 +21,9 @@ def _inspect(sdcodec, f):
 
 @pytest.fixture(scope="module")
 def encodings(sdcodec, stories, tmp_path_factory):
-    d = tmp_path_factory.mktemp("reports")
-    files = {}
-    for name, args in {"b6": ["--bits", "6"], "b4": ["--bits", "4"],
-                       "vq": ["--method", "codebook", "--k", "256", "--dim", "4"]}.items():
-        files[name] = d / f"{name}.sdc"
-        run(sdcodec, "encode", stories, "-o", files[name], "--quiet", *args)
-    return files
+    return encode_each(sdcodec, stories, {"b6": ["--bits", "6"], "b4": ["--bits", "4"],
+                                          "vq": ["--method", "codebook", "--k", "256", "--dim", "4"]},
+                       tmp_path_factory.mktemp("reports"))
 
 
 class _Checker(html.parser.HTMLParser):
@@ -209,12 +205,7 @@ CUTS = {"3_blocks": (3, 1), "2_blocks_vocab_256": (2, 2), "4_blocks_vocab_128": 
 
 @pytest.fixture(scope="module")
 def full_encodings(sdcodec, stories, tmp_path_factory):
-    d = tmp_path_factory.mktemp("full")
-    out = {}
-    for name, setting in SETTINGS.items():
-        out[name] = d / f"{name}.sdc"
-        run(sdcodec, "encode", stories, "-o", out[name], "--quiet", *setting)
-    return out
+    return encode_each(sdcodec, stories, SETTINGS, tmp_path_factory.mktemp("full"))
 
 
 @pytest.mark.parametrize("cut", CUTS)
