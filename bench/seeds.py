@@ -1,0 +1,378 @@
+"""The research notes' falsification tests on the proving-ground models, at matched final artifact bytes.
+
+    python3 bench/seeds.py [--quick] [--sdcodec build/sdcodec] [--out bench/results/seeds.md]
+    python3 bench/seeds.py --tiny --models-dir DIR --out DIR/seeds.md     (CI: toy models built by lm.build --tiny)
+
+Writes one table row per numbered falsifier of each note in ../shared/research/ with its measured numbers and a
+plain verdict, the tables behind them, and plots (SVG beside the .md). Every artifact is a real .sdc file
+(weights and tokenizer), decoded by `sdcodec decode` and scored on held-out text (bench/lm/zoo.py).
+
+Note on codebook banks (models (a) pg-unique and (b) pg-shared): each encode setting of SETTINGS at one
+`--budget` per model, the bytes of the scalar `--bits 4` file of that model (4 bits/weight territory).
+Note on the vocabulary as a budget donor (pg-shared and its vocabulary variants): every variant encoded with
+VOCAB_SETTING to one `--budget`, the bytes of pg-shared's scalar `--bits 4` file; the variants' trunks were sized
+with `sdcodec plan` against that budget (bench/lm/sizing.py); plan's prediction is reported against the file.
+
+Verdicts compare round-trip bits per byte; a difference smaller than twice its paired standard error (over
+held-out windows, bench/lmeval.py) is "no difference". The models are small and briefly trained: verdicts are
+indicative, not general.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import pathlib
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from lm import model as M, sizing, store, zoo  # noqa: E402
+from lmeval import Score, paired_difference  # noqa: E402
+from plot_results import line_plot  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Setting:
+    label: str
+    args: tuple[str, ...]          # `sdcodec encode` arguments; "{hessians}" is replaced by the model's file
+    needs: str | None = None       # an `sdcodec encode` option this setting needs (skipped while it is missing)
+    quick: bool = True             # part of --quick
+
+
+# The encode settings compared on (a) and (b): one table, so a new setting is one line.
+SETTINGS = (
+    Setting("scalar", ("--method", "scalar")),
+    Setting("codebook, shared banks", ("--method", "codebook")),
+    Setting("codebook, per-tensor banks", ("--method", "codebook", "--per-tensor-banks")),
+    Setting("codebook, per-tensor banks + residuals", ("--method", "codebook", "--per-tensor-banks",
+                                                        "--residuals", "0", "0.005", "0.02"), quick=False),
+    Setting("loss-aware scalar", ("--method", "scalar", "--hessians", "{hessians}"), needs="--hessians"),
+)
+VOCAB_SETTING = SETTINGS[0]
+BANK_MODELS = ("pg-unique", "pg-shared")
+VOCAB_MODELS = ("pg-shared", "pg-shared-v256", "pg-shared-v4096", "pg-shared-v4096f")
+BUDGET_BITS = 4   # the budget of each comparison: the bytes of the scalar --bits BUDGET_BITS file
+
+
+class SeedsError(RuntimeError):
+    pass
+
+
+def run(cmd: list[str]) -> str:
+    res = subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
+    if res.returncode != 0:
+        raise SeedsError(f"{' '.join(map(str, cmd[:3]))}: {res.stderr.strip()}")
+    return res.stdout
+
+
+class Bench:
+    def __init__(self, sdcodec: str, models_dir: pathlib.Path | None, work: pathlib.Path, log):
+        self.sdcodec, self.models_dir, self.work, self.log = sdcodec, models_dir, work, log
+        self.help = run([sdcodec, "encode", "--help"])
+        self._lms: dict[str, zoo.ProvingGroundLM] = {}
+        self._scores: dict[tuple, Score] = {}
+
+    def lm(self, name: str) -> zoo.ProvingGroundLM:
+        if name not in self._lms:
+            self._lms[name] = zoo.load(name, self.models_dir)
+        return self._lms[name]
+
+    def supports(self, s: Setting) -> bool:
+        return s.needs is None or s.needs in self.help
+
+    def encode(self, name: str, tag: str, args: tuple[str, ...]) -> tuple[pathlib.Path, dict, float]:
+        """Encodes model `name` (its fp16 file, tokenizer as an asset) -> (.sdc, inspect report, seconds)."""
+        lm = self.lm(name)
+        out = self.work / f"{name}.{tag}.sdc"
+        tok = self.work / f"{name}.tokenizer.json"
+        tok.write_bytes(lm.assets()["tokenizer.json"])
+        if "{hessians}" in args:
+            hpath = self.work / f"{name}.hessians.safetensors"
+            if not hpath.exists():
+                store.save_tensors_atomic(hpath, lm.hessians())
+            args = tuple(str(hpath) if a == "{hessians}" else a for a in args)
+        t0 = time.perf_counter()
+        run([self.sdcodec, "encode", lm.dir / "model.safetensors", "-o", out, "--asset", f"tokenizer.json={tok}",
+             "--quiet", *args])
+        secs = time.perf_counter() - t0
+        return out, sizing.inspect(self.sdcodec, str(out)), secs
+
+    def roundtrip_score(self, name: str, sdc: pathlib.Path, split: str) -> Score:
+        key = (name, str(sdc), split)
+        if key not in self._scores:
+            back = sdc.with_suffix(".back.safetensors")
+            if not back.exists():
+                run([self.sdcodec, "decode", sdc, "-o", back])
+            from safetensors.numpy import load_file
+            w = {k: v.astype(np.float32) for k, v in load_file(str(back)).items()}
+            self._scores[key] = self.lm(name).score(w, split)
+        return self._scores[key]
+
+    def fp16_score(self, name: str, split: str) -> Score:
+        key = (name, "fp16", split)
+        if key not in self._scores:
+            lm = self.lm(name)
+            self._scores[key] = lm.score(lm.weights(), split)
+        return self._scores[key]
+
+    def budget_of(self, name: str) -> int:
+        _, rep, _ = self.encode(name, f"bits{BUDGET_BITS}", ("--method", "scalar", "--bits", str(BUDGET_BITS)))
+        return rep["file_bytes"]
+
+
+# -- helpers for the report ---------------------------------------------------------------------------------------
+def role_bytes(rep: dict) -> dict[str, int]:
+    r = rep["roles"]
+    return {"embedding/head": r["embedding"] + r["head"], "trunk": r["attention"] + r["mlp"] + r["norm"] + r["other"],
+            "tokenizer": r["assets"], "banks": r["banks"], "manifest+header": r["manifest"] + r["header"] + r["padding"]}
+
+
+def part_bytes(rep: dict) -> dict[str, int]:
+    parts: dict[str, int] = {}
+    for t in rep["tensors"]:
+        for p, b in t["parts"].items():
+            key = "indices" if p.startswith("indices") else p
+            parts[key] = parts.get(key, 0) + b
+    return parts
+
+
+def weight_snr(rep: dict) -> float:
+    """Weight SNR over the coded tensors, from the per-tensor SNRs weighted by element count (dB)."""
+    num = den = 0.0
+    for t in rep["tensors"]:
+        if t["snr_db"] is not None and t["representation"] != "raw":
+            num += t["numel"] * 10 ** (-t["snr_db"] / 10)
+            den += t["numel"]
+    return float("inf") if num == 0 else -10 * np.log10(num / den)
+
+
+def diff(a: Score, b: Score) -> str:
+    d, se = paired_difference(a, b)
+    return f"{d:+.4f} ± {se:.4f}"
+
+
+def compare(a: Score, b: Score) -> int:
+    """-1 if b is lower (better) than a beyond 2 s.e., +1 if higher, 0 if within."""
+    d, se = paired_difference(a, b)
+    return 0 if abs(d) <= 2 * se else (1 if d > 0 else -1)
+
+
+# -- the two notes -------------------------------------------------------------------------------------------------
+def bank_note(bench: Bench, quick: bool, out: list[str], rows: list[tuple], plots: dict) -> None:
+    settings = [s for s in SETTINGS if (s.quick or not quick)]
+    results: dict[str, dict[str, dict]] = {}
+    out += ["## Note on codebook banks: settings at one budget per model", "",
+            "| model | setting | budget B | file B | banks B | indices B | scales B | manifest B | weight SNR dB "
+            "| bpb | Δbpb vs fp16 | encode s |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for name in BANK_MODELS:
+        budget = bench.budget_of(name)
+        base = bench.fp16_score(name, "heldout")
+        results[name] = {}
+        for s in settings:
+            if not bench.supports(s):
+                out.append(f"| {name} | {s.label} | {budget:,} | not run: `sdcodec encode` has no `{s.needs}` yet "
+                           "| | | | | | | | |")
+                continue
+            tag = s.label.replace(" ", "_").replace(",", "").replace("+", "p")
+            sdc, rep, secs = bench.encode(name, tag, s.args + ("--budget", str(budget)))
+            sc = bench.roundtrip_score(name, sdc, "heldout")
+            parts = part_bytes(rep)
+            r = {"rep": rep, "score": sc, "parts": parts, "snr": weight_snr(rep)}
+            results[name][s.label] = r
+            bench.log(f"  {name} {s.label}: {rep['file_bytes']:,} B, bpb {sc.bpb:.4f}")
+            out.append(f"| {name} | {s.label} | {budget:,} | {rep['file_bytes']:,} | {rep['roles']['banks']:,} "
+                       f"| {parts.get('indices', 0):,} | {parts.get('scales', 0):,} | {rep['roles']['manifest']:,} "
+                       f"| {r['snr']:.2f} | {sc.bpb:.4f} | {diff(base, sc)} | {secs:.1f} |")
+            plots.setdefault(f"bank_{name}", {}).setdefault(s.label, []).append((rep["file_bytes"] / 1000, sc.bpb))
+    out.append("")
+
+    def verdict_rows(name):
+        R = results[name]
+        sh, pt = R.get("codebook, shared banks"), R.get("codebook, per-tensor banks")
+        sc = R.get("scalar")
+        res = R.get("codebook, per-tensor banks + residuals")
+        if not (sh and pt and sc):
+            return
+        c = compare(pt["score"], sh["score"])
+        rows.append(("banks", 1, name, "global codebooks too rigid: shared banks lose round-trip quality",
+                     f"bpb shared {sh['score'].bpb:.4f} vs per-tensor {pt['score'].bpb:.4f} (Δ {diff(pt['score'], sh['score'])})",
+                     {1: "holds: shared banks are worse", 0: "not shown: no difference", -1: "refuted: shared banks are better"}[c]))
+        saved = pt["rep"]["roles"]["banks"] - sh["rep"]["roles"]["banks"]
+        extra = (sh["parts"].get("indices", 0) + sh["parts"].get("scales", 0) + sh["rep"]["roles"]["manifest"]) - \
+                (pt["parts"].get("indices", 0) + pt["parts"].get("scales", 0) + pt["rep"]["roles"]["manifest"])
+        rows.append(("banks", 2, name, "per-matrix indices and metadata eat the savings",
+                     f"bank bytes saved by sharing {saved:+,} B; indices+scales+manifest of shared minus per-tensor {extra:+,} B",
+                     "holds: metadata ≥ savings" if extra >= saved else "refuted: savings exceed the extra metadata"))
+        c = compare(sc["score"], sh["score"])
+        rows.append(("banks", 3, name, "gains disappear once the real artifact is measured",
+                     f"shared banks vs scalar at {sh['rep']['file_bytes']:,} / {sc['rep']['file_bytes']:,} B: weight SNR "
+                     f"{sh['snr']:.2f} vs {sc['snr']:.2f} dB, bpb {sh['score'].bpb:.4f} vs {sc['score'].bpb:.4f} "
+                     f"(Δ {diff(sc['score'], sh['score'])})",
+                     {1: "holds: shared banks lose to scalar in bpb", 0: "holds: no bpb gain over scalar",
+                      -1: "refuted: shared banks beat scalar in bpb"}[c]))
+        alt = res or pt
+        c = compare(alt["score"], sh["score"])
+        lab = "per-tensor banks + residuals" if res else "per-tensor banks (residual setting not run in --quick)"
+        rows.append(("banks", 4, name, "independent per-tensor quantisation plus a tiny residual does better",
+                     f"{lab} bpb {alt['score'].bpb:.4f} vs shared {sh['score'].bpb:.4f} (Δ shared − it {diff(alt['score'], sh['score'])})",
+                     {1: "holds: the per-tensor setting is better", 0: "not shown: no difference",
+                      -1: "refuted: shared banks are better"}[c]))
+
+    for name in BANK_MODELS:
+        verdict_rows(name)
+
+
+def vocab_note(bench: Bench, out: list[str], rows: list[tuple], plots: dict) -> None:
+    base_cfg = bench.lm("pg-shared").cfg
+    budget = bench.budget_of("pg-shared")
+    measured, _, _ = bench.encode("pg-shared", "vocab-budget", VOCAB_SETTING.args + ("--budget", str(budget)))
+    out += [f"## Note on the vocabulary as a budget donor: variants of pg-shared at {budget:,} B",
+            "", f"Setting `{' '.join(VOCAB_SETTING.args)} --budget {budget}` for every variant; plan rates measured on "
+            "pg-shared's file at that budget.", "",
+            "| variant | vocab | dim/hidden | params | tokens/byte held-out | tokens/byte manuals | plan B | plan+loops B "
+            "| file B | emb/head B | trunk B | tokenizer B | bpb fp16 | bpb round trip | bpb manuals round trip |",
+            "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    V: dict[str, dict] = {}
+    for name in VOCAB_MODELS:
+        lm = bench.lm(name)
+        sdc, rep, _ = bench.encode(name, "vocab", VOCAB_SETTING.args + ("--budget", str(budget)))
+        plan_only, plan_loops = sizing.predict(bench.sdcodec, str(measured), base_cfg, lm.cfg)
+        rb = role_bytes(rep)
+        s_rt = bench.roundtrip_score(name, sdc, "heldout")
+        s_rt2 = bench.roundtrip_score(name, sdc, "heldout2")
+        s_fp = bench.fp16_score(name, "heldout")
+        tpb = {sp: len(zoo._split_ids(lm.assets()["tokenizer.json"], sp)) / len(zoo.split_text(sp).encode())
+               for sp in ("heldout", "heldout2")}
+        V[name] = {"cfg": lm.cfg, "rep": rep, "rb": rb, "rt": s_rt, "rt2": s_rt2, "fp": s_fp, "tpb": tpb,
+                   "plan": plan_loops}
+        bench.log(f"  {name}: {rep['file_bytes']:,} B, bpb {s_rt.bpb:.4f} (fp16 {s_fp.bpb:.4f})")
+        fact = f" r{lm.cfg.factor_rank}" if lm.cfg.factor_rank else ""
+        out.append(f"| {name} | {lm.cfg.vocab}{fact} | {lm.cfg.dim}/{lm.cfg.hidden} | {M.n_params(lm.cfg):,} "
+                   f"| {tpb['heldout']:.3f} | {tpb['heldout2']:.3f} | {plan_only:,} | {plan_loops:,} | {rep['file_bytes']:,} "
+                   f"| {rb['embedding/head']:,} | {rb['trunk']:,} | {rb['tokenizer']:,} | {s_fp.bpb:.4f} | {s_rt.bpb:.4f} "
+                   f"| {s_rt2.bpb:.4f} |")
+        plots.setdefault("vocab", {}).setdefault(name, []).append((rb["trunk"] / 1000, s_rt.bpb))
+    out.append("")
+
+    names = list(V)
+    best = min(names, key=lambda n: V[n]["rt"].bpb)
+    big = max(names, key=lambda n: (V[n]["cfg"].vocab, -V[n]["cfg"].factor_rank))
+    small = min(names, key=lambda n: V[n]["cfg"].vocab)
+    c = compare(V[big]["rt"], V[small]["rt"])
+    rows.append(("vocab", 1, small, "a smaller vocabulary lengthens sequences enough to erase the gain",
+                 f"tokens/byte {V[small]['tpb']['heldout']:.3f} ({small}) vs {V[big]['tpb']['heldout']:.3f} ({big}); bpb after "
+                 f"round trip {V[small]['rt'].bpb:.4f} vs {V[big]['rt'].bpb:.4f} (Δ {diff(V[big]['rt'], V[small]['rt'])})",
+                 {1: "holds: the smaller vocabulary is worse", 0: "not shown: no difference",
+                  -1: "refuted: the smaller vocabulary is better"}[c]))
+    ref = V["pg-shared"]
+    for n in names:
+        if n == "pg-shared":
+            continue
+        exp = V[n]["plan"] - ref["rep"]["file_bytes"]
+        real_head = (ref["rb"]["embedding/head"] + ref["rb"]["tokenizer"]) - (V[n]["rb"]["embedding/head"] + V[n]["rb"]["tokenizer"])
+        real_trunk = V[n]["rb"]["trunk"] - ref["rb"]["trunk"]
+        rows.append(("vocab", 2, n, "head savings after compression are smaller than expected",
+                     f"embedding/head + tokenizer bytes freed vs pg-shared: {real_head:+,} B; trunk bytes gained {real_trunk:+,} B; "
+                     f"plan predicted {V[n]['plan']:,} B for the file, real {V[n]['rep']['file_bytes']:,} B",
+                     "n/a (this variant spends more on its head)" if real_head < 0 else
+                     ("holds: the trunk got less than the head freed" if real_trunk < 0.8 * real_head else
+                      "refuted: the freed bytes reached the trunk")))
+    order = sorted(names, key=lambda n: V[n]["rb"]["trunk"])
+    widest = order[-1]
+    c = compare(V[best]["rt"], V[widest]["rt"])
+    rows.append(("vocab", 3, widest, "a wider shared trunk does not turn the freed bytes into lower bpb",
+                 "trunk bytes → bpb: " + ", ".join(f"{n} {V[n]['rb']['trunk']:,} → {V[n]['rt'].bpb:.4f}" for n in order),
+                 "refuted: the widest trunk gives the lowest bpb" if c == 0 else
+                 f"holds: the widest trunk is not the best ({best} is)"))
+    rank1 = sorted(names, key=lambda n: V[n]["rt"].bpb)
+    rank2 = sorted(names, key=lambda n: V[n]["rt2"].bpb)
+    rows.append(("vocab", 4, "all", "the benefit is tokenizer-specific overfitting (second domain: Vim's manuals)",
+                 "order on held-out prose: " + " < ".join(rank1) + "; on manuals: " + " < ".join(rank2)
+                 + " (" + ", ".join(f"{n} {V[n]['rt2'].bpb:.3f}" for n in rank2) + ")",
+                 "refuted: the same best variant on both domains" if rank1[0] == rank2[0] else
+                 "holds: the best variant changes with the domain"))
+
+
+def models_table(bench: Bench, names: list[str], out: list[str]) -> None:
+    ent = zoo.byte_unigram_entropy(zoo.split_text("heldout"))
+    ent2 = zoo.byte_unigram_entropy(zoo.split_text("heldout2"))
+    out += ["## Models", "",
+            f"Held-out prose: {len(zoo.split_text('heldout').encode()):,} B, byte-level unigram entropy {ent:.4f} bits/byte; "
+            f"manuals (second domain): {len(zoo.split_text('heldout2').encode()):,} B, {ent2:.4f} bits/byte.", "",
+            "| model | what | params | tokens seen | training FLOPs | train s | bpb held-out (fp16) | bpb manuals (fp16) "
+            "| score s |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for n in names:
+        lm = bench.lm(n)
+        t0 = time.perf_counter()
+        s = bench.fp16_score(n, "heldout")
+        secs = time.perf_counter() - t0
+        s2 = bench.fp16_score(n, "heldout2")
+        st = lm.card["stats"]
+        out.append(f"| {n} | {lm.card['about']} | {st['params']:,} | {st['tokens_seen']:,} | {st['train_flops']:.2e} "
+                   f"| {st['train_seconds']:.0f} | {s.bpb:.4f} | {s2.bpb:.4f} | {secs:.1f} |")
+    out.append("")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer settings (a few minutes)")
+    ap.add_argument("--tiny", action="store_true", help="CI: toy models from --models-dir, --quick settings")
+    ap.add_argument("--sdcodec", default=str(ROOT / "build" / "sdcodec"))
+    ap.add_argument("--models-dir", type=pathlib.Path, default=None)
+    ap.add_argument("--out", type=pathlib.Path, default=HERE / "results" / "seeds.md")
+    a = ap.parse_args(argv)
+    if not os.access(a.sdcodec, os.X_OK):
+        print(f"seeds: {a.sdcodec} is not an executable sdcodec (build it: bash scripts/setup.sh)", file=sys.stderr)
+        return 1
+    t_start = time.time()
+    log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
+    load0 = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="seeds-", dir=store.cache_dir()) as work:
+        bench = Bench(a.sdcodec, a.models_dir, pathlib.Path(work), log)
+        names = [n for n in dict.fromkeys(BANK_MODELS + VOCAB_MODELS)]
+        body: list[str] = []
+        rows: list[tuple] = []
+        plots: dict = {}
+        try:
+            models_table(bench, names, body)
+            bank_note(bench, a.quick or a.tiny, body, rows, plots)
+            vocab_note(bench, body, rows, plots)
+        except (SeedsError, FileNotFoundError) as e:
+            print(f"seeds: {e}", file=sys.stderr)
+            return 1
+    cmd = "python3 bench/seeds.py" + (" --quick" if a.quick else "") + (" --tiny" if a.tiny else "")
+    head = ["# Falsification tests of the research notes (proving ground)", "",
+            f"- command: `{cmd}`",
+            f"- date: {datetime.datetime.fromtimestamp(t_start, datetime.UTC):%Y-%m-%d %H:%M} UTC, "
+            f"{time.time() - t_start:.0f} s; machine: {platform.machine()}, {os.cpu_count()} CPUs, shared "
+            f"(load average {load0:.1f} before, {os.getloadavg()[0]:.1f} after); sdcodec: `{a.sdcodec}`",
+            "- verdicts compare round-trip bits per byte on held-out text; a difference within 2 paired standard "
+            "errors counts as none. Small, briefly trained models: indicative only.", "",
+            "## Verdicts", "", "| note | falsifier | model | what would falsify | measured | verdict |",
+            "|---|---:|---|---|---|---|"]
+    for note, num, model, what, measured, verdict in rows:
+        head.append(f"| {note} | {num} | {model} | {what} | {measured} | **{verdict}** |")
+    text = "\n".join(head + [""] + body)
+    store.write_atomic(a.out, (text + "\n").encode())
+    for key, series in plots.items():
+        svg = line_plot(series, f"{key}: round-trip bits per byte", "kB (file, or trunk for vocab)", "bits per byte")
+        if svg:
+            store.write_atomic(a.out.with_name(f"seeds_{key}.svg"), svg.encode())
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
