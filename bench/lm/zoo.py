@@ -6,11 +6,13 @@ Beyond the contract (weights, roles, score, hessians, assets) every model offers
                             gradient of the mean loss (an empirical Fisher diagonal; one backward pass per batch)
     lm.gradients(weights)   {tensor: float32}: the gradient of the mean calibration loss
     lm.score(weights, split="heldout2") scores the second domain (Vim's manuals) instead.
+    lm.score_text(weights, split)  the same text scored in TEXT_BLOCK-byte chunks of text instead of windows, so that
+                            models with different tokenizers can be compared pairwise
 
 Calibration windows: the first CALIB_WINDOWS non-overlapping windows of the calibration split. Held-out windows:
-every non-overlapping window of the training context over the held-out split (the second domain cut at a line
-boundary below HELDOUT2_BYTES so that a model scores in under a minute); window i predicts tokens i*T+1 ..
-(i+1)*T from the T tokens before each, and its bytes are those its target tokens spell.
+every non-overlapping window of the training context over the held-out text (the split cut at a line boundary
+below HELDOUT_BYTES); window i predicts tokens i*T+1 .. (i+1)*T from the T tokens before each, and its bytes
+are those its target tokens spell.
 """
 
 from __future__ import annotations
@@ -35,8 +37,11 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from lmeval import Score  # noqa: E402
 
 CALIB_WINDOWS = 128
-HELDOUT2_BYTES = 160_000
+# Held-out text scored, cut at a line boundary below these sizes so that a model scores in about a minute on the
+# shared 2-core machine (prose: 61 chapters, 222 KB in all; manuals: 5 files, 453 KB).
+HELDOUT_BYTES = {"heldout": 120_000, "heldout2": 100_000}
 SCORE_BATCH = 16
+TEXT_BLOCK = 2048
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,21 @@ SPECS: dict[str, Spec] = {
     "pg-shared": _spec("(b) shared depth: 2 blocks x 3 loops, per-loop norms and rank-4 deltas, BPE 1024, tied",
                        vocab=1024, dim=208, hidden=624, unique_blocks=2, loops=3, loop_rank=4, loop_norms=True),
 }
+# (c) vocabulary variants of pg-shared: the trunk widened or narrowed to the same artifact bytes as pg-shared's
+# scalar --bits 4 file (763,448 B), widths from `python3 -m lm.sizing` (sdcodec plan on pg-shared's file at that
+# budget): the widest dim (step 8, hidden 3 x dim) predicted to fit. Printed on 2026-12-07:
+#   vocab 256 factor_rank 0: dim 216 hidden 648 params 1,374,840 predicted 726,535 B
+#   vocab 4096 factor_rank 0: dim 160 hidden 480 params 1,399,840 predicted 745,921 B
+#   vocab 4096 factor_rank 64: dim 192 hidden 576 params 1,339,840 predicted 723,513 B
+_SHARED = dict(unique_blocks=2, loops=3, loop_rank=4, loop_norms=True)
+SPECS.update({
+    "pg-shared-v256": _spec("(c) pg-shared, bytes (vocabulary 256), tied, trunk sized by plan",
+                            vocab=256, dim=216, hidden=648, **_SHARED),
+    "pg-shared-v4096": _spec("(c) pg-shared, BPE 4096, tied, trunk sized by plan",
+                             vocab=4096, dim=160, hidden=480, **_SHARED),
+    "pg-shared-v4096f": _spec("(c) pg-shared, BPE 4096, factorised embedding (rank 64), trunk sized by plan",
+                              vocab=4096, dim=192, hidden=576, factor_rank=64, **_SHARED),
+})
 
 
 def names() -> list[str]:
@@ -86,10 +106,20 @@ def _splits() -> dict[str, list[str]]:
     return corpus.load_splits()
 
 
+# A cap on the held-out text scored, for toy runs (seeds.py --tiny sets it before scoring anything); None: all.
+SCORE_LIMIT: int | None = None
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: text.rindex("\n", 0, limit) + 1]
+
+
 def split_text(split: str) -> str:
     text = corpus.split_text(_splits()[split])
-    if split == "heldout2" and len(text) > HELDOUT2_BYTES:
-        text = text[: text.rindex("\n", 0, HELDOUT2_BYTES) + 1]
+    if split in HELDOUT_BYTES:
+        text = _cut(text, HELDOUT_BYTES[split])
+    if SCORE_LIMIT is not None and split in ("heldout", "heldout2"):
+        text = _cut(text, SCORE_LIMIT)
     return text
 
 
@@ -136,6 +166,7 @@ class ProvingGroundLM:
         self._w, self._tok_json, self.card = store.load_model(model_dir)
         self.cfg = M.ModelConfig(**self.card["model"])
         self._tb = tokz.token_bytes(tokz.from_json(self._tok_json))
+        self._bits_cache: dict = {}
 
     # -- the contract ------------------------------------------------------------------------------------------
     def weights(self) -> dict[str, np.ndarray]:
@@ -148,16 +179,52 @@ class ProvingGroundLM:
         return {"tokenizer.json": self._tok_json}
 
     def score(self, weights: dict[str, np.ndarray], split: str = "heldout") -> Score:
+        bits, ids = self._stream_bits(weights, split)
+        T = self.cfg.ctx
+        nw = (len(ids) - 1) // T
+        y = ids[1 : nw * T + 1].reshape(nw, T)
+        return Score(chunk_bits=bits[: nw * T].reshape(nw, T).sum(axis=1), chunk_bytes=self._tb[y].sum(axis=1))
+
+    def score_text(self, weights: dict[str, np.ndarray], split: str = "heldout", block: int = TEXT_BLOCK) -> Score:
+        """Every token after the first (the last window padded), its bits summed per `block` bytes of the text
+        (a token counts in the block holding its last byte): nearly the same chunks of text for any tokenizer,
+        so scores of different vocabularies pair up (lmeval.paired_difference_text)."""
+        bits, ids = self._stream_bits(weights, split)
+        blk = (np.cumsum(self._tb[ids])[1:] - 1) // block
+        nb = int(blk[-1]) + 1
+        return Score(chunk_bits=np.bincount(blk, weights=bits, minlength=nb),
+                     chunk_bytes=np.bincount(blk, weights=self._tb[ids[1:]], minlength=nb).astype(np.int64))
+
+    def _stream_bits(self, weights, split: str) -> tuple[np.ndarray, np.ndarray]:
+        """-log2 p of every token after the first of a held-out split, read in non-overlapping windows of the
+        context (the last one padded; causal, so padding after a token never changes it); one forward pass per
+        (weights, split), kept for score and score_text."""
+        ids = self._heldout_ids(split)
+        h = hashlib.sha1()
+        for k in sorted(weights):
+            h.update(k.encode() + np.ascontiguousarray(weights[k], dtype=np.float32).tobytes())
+        key = (h.hexdigest(), split)
+        if key not in self._bits_cache:
+            T, n = self.cfg.ctx, len(ids) - 1
+            nw = -(-n // T)
+            padded = np.concatenate([ids, np.zeros(nw * T + 1 - len(ids), ids.dtype)])
+            x, y = padded[: nw * T].reshape(nw, T), padded[1 : nw * T + 1].reshape(nw, T)
+            self._bits_cache = {key: self._bits(weights, x, y).reshape(-1)[:n]}   # keep the latest only
+        return self._bits_cache[key], ids
+
+    def _heldout_ids(self, split: str) -> np.ndarray:
         if split not in ("heldout", "heldout2"):
             raise ValueError(f"score: split {split!r} is not a held-out split")
-        x, y = _windows(_split_ids(self._tok_json, split), self.cfg.ctx)
+        return _split_ids(self._tok_json, split)
+
+    def _bits(self, weights, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """-log2 p of every target token, float64 [windows, T]."""
         p = self._params(weights)
-        bits = np.zeros(len(x))
+        out = np.zeros(x.shape)
         for a, b in _batches(len(x), SCORE_BATCH):
-            xb, yb = self._pad(x[a:b]), self._pad(y[a:b])
-            lp = np.asarray(_logprobs(p, self.cfg, xb, yb), dtype=np.float64)[: b - a]
-            bits[a:b] = -lp.sum(axis=1) / math.log(2)
-        return Score(chunk_bits=bits, chunk_bytes=self._tb[y].sum(axis=1))
+            lp = np.asarray(_logprobs(p, self.cfg, self._pad(x[a:b]), self._pad(y[a:b])), dtype=np.float64)
+            out[a:b] = -lp[: b - a] / math.log(2)
+        return out
 
     def hessians(self) -> dict[str, np.ndarray]:
         """E[x xᵀ] per 2-D tensor over the calibration windows (model.py says which x), for the model's own

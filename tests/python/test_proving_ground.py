@@ -175,6 +175,7 @@ def test_seeds_runs_on_tiny_models(tmp_path, sdcodec, monkeypatch):
                           "--sdcodec", sdcodec, "--out", out], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     text = out.read_text()
+    assert "seeds.py --tiny" in text and "## Verdicts" in text
     for note, n in [("banks", 1), ("banks", 2), ("banks", 3), ("banks", 4), ("vocab", 1), ("vocab", 2),
                     ("vocab", 3), ("vocab", 4)]:
         assert f"| {note} | {n} |" in text, (note, n)
