@@ -47,17 +47,25 @@ from plot_results import line_plot  # noqa: E402
 class Setting:
     label: str
     args: tuple[str, ...]          # `sdcodec encode` arguments; "{hessians}" is replaced by the model's file
+    size: str = "budget"           # "budget": --budget (the model's comparison budget); "fixed": as the args say;
+    #                                "match:LABEL": --budget = the bytes of LABEL's file (same artifact bytes)
     needs: str | None = None       # an `sdcodec encode` option this setting needs (skipped while it is missing)
     quick: bool = True             # part of --quick
 
 
-# The encode settings compared on (a) and (b): one table, so a new setting is one line.
+CB = ("--method", "codebook", "--k", "256", "--dim", "4", "--codebooks", "2")   # ~4 bits/weight of indices
+# The encode settings compared on (a) and (b): one table, so a new setting is one line. At the budget the
+# allocator may pick scalar for every tensor even with --method codebook, so the banks are also compared at a
+# fixed codebook setting, with scalar fitted to the shared-bank file's bytes.
 SETTINGS = (
     Setting("scalar", ("--method", "scalar")),
-    Setting("codebook, shared banks", ("--method", "codebook")),
-    Setting("codebook, per-tensor banks", ("--method", "codebook", "--per-tensor-banks")),
-    Setting("codebook, per-tensor banks + residuals", ("--method", "codebook", "--per-tensor-banks",
-                                                        "--residuals", "0", "0.005", "0.02"), quick=False),
+    Setting("codebook, budget search, shared banks", ("--method", "codebook")),
+    Setting("codebook, budget search, per-tensor banks", ("--method", "codebook", "--per-tensor-banks"), quick=False),
+    Setting("codebook k256 d4 M2, shared banks", CB, "fixed"),
+    Setting("codebook k256 d4 M2, per-tensor banks", CB + ("--per-tensor-banks",), "fixed"),
+    Setting("codebook k256 d4 M2, per-tensor banks + 1% residuals", CB + ("--per-tensor-banks", "--residuals", "0.01"),
+            "fixed", quick=False),
+    Setting("scalar at the shared-bank file's bytes", ("--method", "scalar"), "match:codebook k256 d4 M2, shared banks"),
     Setting("loss-aware scalar", ("--method", "scalar", "--hessians", "{hessians}"), needs="--hessians"),
 )
 VOCAB_SETTING = SETTINGS[0]
@@ -138,16 +146,19 @@ class Bench:
         return self.work / f"{name}-{self._model_key(name)}.fp16.{split}.{'text' if text else 'win'}.npz"
 
     def roundtrip_score(self, name: str, sdc: pathlib.Path, split: str, text: bool = False) -> Score:
-        """Held-out score of the decoded file: per window, or per block of text (`text`, across tokenizers)."""
-        def compute():
-            back = sdc.with_suffix(".back.safetensors")
-            if not back.exists():
-                run([self.sdcodec, "decode", sdc, "-o", back])
-            from safetensors.numpy import load_file
-            w = {k: v.astype(np.float32) for k, v in load_file(str(back)).items()}
-            lm = self.lm(name)
-            return lm.score_text(w, split) if text else lm.score(w, split)
-        return self._cached_score(sdc.with_suffix(f".{split}.{'text' if text else 'win'}.npz"), compute)
+        """Held-out score of the decoded file: per window, or per block of text (`text`, across tokenizers).
+        Kept under a hash of the decoded weights, so files that decode to the same weights are scored once."""
+        back = sdc.with_suffix(".back.safetensors")
+        if not back.exists():
+            run([self.sdcodec, "decode", sdc, "-o", back])
+        from safetensors.numpy import load_file
+        w = {k: v.astype(np.float32) for k, v in load_file(str(back)).items()}
+        h = hashlib.sha256()
+        for k in sorted(w):
+            h.update(k.encode() + w[k].tobytes())
+        lm = self.lm(name)
+        path = self.work / f"{name}-{self._model_key(name)}.rt-{h.hexdigest()[:16]}.{split}.{'text' if text else 'win'}.npz"
+        return self._cached_score(path, lambda: lm.score_text(w, split) if text else lm.score(w, split))
 
     def fp16_score(self, name: str, split: str, text: bool = False) -> Score:
         lm = self.lm(name)
@@ -205,68 +216,87 @@ def compare(a: Score, b: Score) -> int:
 def bank_note(bench: Bench, quick: bool, out: list[str], rows: list[tuple], plots: dict) -> None:
     settings = [s for s in SETTINGS if (s.quick or not quick)]
     results: dict[str, dict[str, dict]] = {}
-    out += ["## Note on codebook banks: settings at one budget per model", "",
-            "| model | setting | budget B | file B | banks B | indices B | scales B | manifest B | weight SNR dB "
-            "| bpb | Δbpb vs fp16 | encode s |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    out += ["## Note on codebook banks: encode settings per model", "",
+            f"Budget: the bytes of the model's scalar `--bits {sizing.BUDGET_BITS}` file. Scores per held-out window.", "",
+            "| model | setting | size | file B | codebook tensors | banks B | indices B | scales B | manifest B "
+            "| weight SNR dB | bpb | Δbpb vs fp16 | encode s |",
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name in BANK_MODELS:
         budget = bench.budget_of(name)
         base = bench.fp16_score(name, "heldout")
-        results[name] = {}
+        R: dict[str, dict] = {}
+        results[name] = R
         for s in settings:
+            if s.size == "fixed":
+                size_args, size = (), "fixed"
+            elif s.size == "budget":
+                size_args, size = ("--budget", str(budget)), f"--budget {budget:,}"
+            else:
+                other = R.get(s.size.split(":", 1)[1])
+                if other is None:
+                    continue
+                size_args, size = ("--budget", str(other["rep"]["file_bytes"])), f"--budget {other['rep']['file_bytes']:,}"
             if not bench.supports(s):
-                out.append(f"| {name} | {s.label} | {budget:,} | not run: `sdcodec encode` has no `{s.needs}` yet "
-                           "| | | | | | | | |")
+                out.append(f"| {name} | {s.label} | {size} | not run: `sdcodec encode` has no `{s.needs}` yet "
+                           "| | | | | | | | | |")
                 continue
-            tag = s.label.replace(" ", "_").replace(",", "").replace("+", "p")
-            sdc, rep, secs = bench.encode(name, tag, s.args + ("--budget", str(budget)))
+            tag = "".join(c if c.isalnum() else "_" for c in s.label)
+            sdc, rep, secs = bench.encode(name, tag, s.args + size_args)
             sc = bench.roundtrip_score(name, sdc, "heldout")
             parts = part_bytes(rep)
-            r = {"rep": rep, "score": sc, "parts": parts, "snr": weight_snr(rep)}
-            results[name][s.label] = r
+            n_cb = sum(t["representation"] == "codebook" for t in rep["tensors"])
+            r = {"rep": rep, "score": sc, "parts": parts, "snr": weight_snr(rep), "n_cb": n_cb}
+            R[s.label] = r
             bench.log(f"  {name} {s.label}: {rep['file_bytes']:,} B, bpb {sc.bpb:.4f}")
-            out.append(f"| {name} | {s.label} | {budget:,} | {rep['file_bytes']:,} | {rep['roles']['banks']:,} "
-                       f"| {parts.get('indices', 0):,} | {parts.get('scales', 0):,} | {rep['roles']['manifest']:,} "
-                       f"| {r['snr']:.2f} | {sc.bpb:.4f} | {diff(base, sc)} | {secs:.1f} |")
+            out.append(f"| {name} | {s.label} | {size} | {rep['file_bytes']:,} | {n_cb}/{len(rep['tensors'])} "
+                       f"| {rep['roles']['banks']:,} | {parts.get('indices', 0):,} | {parts.get('scales', 0):,} "
+                       f"| {rep['roles']['manifest']:,} | {r['snr']:.2f} | {sc.bpb:.4f} | {diff(base, sc)} | {secs:.1f} |")
             plots.setdefault(f"bank_{name}", {}).setdefault(s.label, []).append((rep["file_bytes"] / 1000, sc.bpb))
     out.append("")
-
-    def verdict_rows(name):
-        R = results[name]
-        sh, pt = R.get("codebook, shared banks"), R.get("codebook, per-tensor banks")
-        sc = R.get("scalar")
-        res = R.get("codebook, per-tensor banks + residuals")
-        if not (sh and pt and sc):
-            return
-        c = compare(pt["score"], sh["score"])
-        rows.append(("banks", 1, name, "global codebooks too rigid: shared banks lose round-trip quality",
-                     f"bpb shared {sh['score'].bpb:.4f} vs per-tensor {pt['score'].bpb:.4f} (Δ {diff(pt['score'], sh['score'])})",
-                     {1: "holds: shared banks are worse", 0: "not shown: no difference", -1: "refuted: shared banks are better"}[c]))
-        saved = pt["rep"]["roles"]["banks"] - sh["rep"]["roles"]["banks"]
-        extra = (sh["parts"].get("indices", 0) + sh["parts"].get("scales", 0) + sh["rep"]["roles"]["manifest"]) - \
-                (pt["parts"].get("indices", 0) + pt["parts"].get("scales", 0) + pt["rep"]["roles"]["manifest"])
-        rows.append(("banks", 2, name, "per-matrix indices and metadata eat the savings",
-                     f"bank bytes saved by sharing {saved:+,} B; indices+scales+manifest of shared minus per-tensor {extra:+,} B",
-                     "holds: metadata ≥ savings" if extra >= saved else "refuted: savings exceed the extra metadata"))
-        c = compare(sc["score"], sh["score"])
-        rows.append(("banks", 3, name, "gains disappear once the real artifact is measured",
-                     f"shared banks vs scalar at {sh['rep']['file_bytes']:,} / {sc['rep']['file_bytes']:,} B: weight SNR "
-                     f"{sh['snr']:.2f} vs {sc['snr']:.2f} dB, bpb {sh['score'].bpb:.4f} vs {sc['score'].bpb:.4f} "
-                     f"(Δ {diff(sc['score'], sh['score'])})",
-                     {1: "holds: shared banks lose to scalar in bpb", 0: "holds: no bpb gain over scalar",
-                      -1: "refuted: shared banks beat scalar in bpb"}[c]))
-        alt = res or pt
-        c = compare(alt["score"], sh["score"])
-        lab = "per-tensor banks + residuals" if res else "per-tensor banks (residual setting not run in --quick)"
-        rows.append(("banks", 4, name, "independent per-tensor quantisation plus a tiny residual does better",
-                     f"{lab} bpb {alt['score'].bpb:.4f} vs shared {sh['score'].bpb:.4f} (Δ shared − it {diff(alt['score'], sh['score'])})",
-                     {1: "holds: the per-tensor setting is better", 0: "not shown: no difference",
-                      -1: "refuted: shared banks are better"}[c]))
-
     for name in BANK_MODELS:
-        verdict_rows(name)
+        bank_verdicts(name, results[name], rows)
 
 
-def vocab_note(bench: Bench, out: list[str], rows: list[tuple], plots: dict) -> None:
+def bank_verdicts(name: str, R: dict[str, dict], rows: list[tuple]) -> None:
+    sh, pt = R.get("codebook k256 d4 M2, shared banks"), R.get("codebook k256 d4 M2, per-tensor banks")
+    res = R.get("codebook k256 d4 M2, per-tensor banks + 1% residuals")
+    sc = R.get("scalar at the shared-bank file's bytes")
+    bs = R.get("codebook, budget search, shared banks")
+    if not (sh and pt and sc):
+        return
+    B = lambda r: f"{r['rep']['file_bytes']:,} B"   # noqa: E731
+    c = compare(pt["score"], sh["score"])
+    rows.append(("banks", 1, name, "global codebooks too rigid: shared banks lose round-trip quality",
+                 f"k256 d4 M2: shared {sh['score'].bpb:.4f} bpb at {B(sh)} vs per-tensor {pt['score'].bpb:.4f} at {B(pt)} "
+                 f"(Δ {diff(pt['score'], sh['score'])})"
+                 + (f"; with --budget the allocator coded {bs['n_cb']} tensors with codebooks" if bs else ""),
+                 {1: "holds: shared banks are worse", 0: "not shown: no bpb difference (shared is smaller)",
+                  -1: "refuted: shared banks are better"}[c]))
+    saved = pt["rep"]["roles"]["banks"] - sh["rep"]["roles"]["banks"]
+    extra = (sh["parts"].get("indices", 0) + sh["parts"].get("scales", 0) + sh["rep"]["roles"]["manifest"]) - \
+            (pt["parts"].get("indices", 0) + pt["parts"].get("scales", 0) + pt["rep"]["roles"]["manifest"])
+    rows.append(("banks", 2, name, "per-matrix indices and metadata eat the savings",
+                 f"bank bytes saved by sharing {saved:+,} B; indices + scales + manifest of shared minus per-tensor "
+                 f"{extra:+,} B; file {sh['rep']['file_bytes'] - pt['rep']['file_bytes']:+,} B",
+                 "holds: metadata ≥ savings" if extra >= saved else "refuted: the savings exceed the extra metadata"))
+    c = compare(sc["score"], sh["score"])
+    rows.append(("banks", 3, name, "gains disappear once the real artifact is measured",
+                 f"shared banks vs scalar at the same bytes ({B(sh)} / {B(sc)}): weight SNR {sh['snr']:.2f} vs "
+                 f"{sc['snr']:.2f} dB, bpb {sh['score'].bpb:.4f} vs {sc['score'].bpb:.4f} (Δ {diff(sc['score'], sh['score'])})",
+                 {1: "holds: shared banks lose to scalar in bpb", 0: "holds: no bpb gain over scalar",
+                  -1: "refuted: shared banks beat scalar in bpb"}[c]))
+    alt = [sc] + ([res] if res else [])
+    best = min(alt, key=lambda r: r["score"].bpb)
+    c = compare(best["score"], sh["score"])
+    rows.append(("banks", 4, name, "independent per-tensor quantisation plus a tiny residual does better at the same size",
+                 f"scalar at {B(sc)}: {sc['score'].bpb:.4f} bpb"
+                 + (f"; per-tensor banks + 1% residuals at {B(res)}: {res['score'].bpb:.4f}" if res else "")
+                 + f"; shared banks at {B(sh)}: {sh['score'].bpb:.4f}",
+                 {1: "holds: the independent setting is better", 0: "not shown: no difference",
+                  -1: "refuted: shared banks are better"}[c]))
+
+
+def vocab_note(bench: Bench, out: list[str], rows: list[tuple], plots: dict, models=VOCAB_MODELS) -> None:
     base_cfg = bench.lm("pg-shared").cfg
     budget = bench.budget_of("pg-shared")
     measured, _, _ = bench.encode("pg-shared", "vocab-budget", VOCAB_SETTING.args + ("--budget", str(budget)))
@@ -277,7 +307,7 @@ def vocab_note(bench: Bench, out: list[str], rows: list[tuple], plots: dict) -> 
             "| file B | emb/head B | trunk B | tokenizer B | bpb fp16 | bpb round trip | bpb manuals round trip |",
             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     V: dict[str, dict] = {}
-    for name in VOCAB_MODELS:
+    for name in models:
         lm = bench.lm(name)
         sdc, rep, _ = bench.encode(name, "vocab", VOCAB_SETTING.args + ("--budget", str(budget)))
         plan_only, plan_loops = sizing.predict(bench.sdcodec, str(measured), base_cfg, lm.cfg)
@@ -367,6 +397,8 @@ def main(argv=None) -> int:
     ap.add_argument("--models-dir", type=pathlib.Path, default=None)
     ap.add_argument("--out", type=pathlib.Path, default=HERE / "results" / "seeds.md")
     ap.add_argument("--notes", default="bank,vocab", help="which notes' falsifiers to run (bank, vocab)")
+    ap.add_argument("--allow-missing", action="store_true",
+                    help="leave out models not built yet (partial tables; results are cached for the next run)")
     a = ap.parse_args(argv)
     if not set(a.notes.split(",")) <= {"bank", "vocab"}:
         print(f"seeds: --notes {a.notes!r}: expected bank, vocab or both", file=sys.stderr)
@@ -384,6 +416,8 @@ def main(argv=None) -> int:
     bench = Bench(a.sdcodec, a.models_dir, work, log)
     notes = a.notes.split(",")
     names = list(dict.fromkeys((BANK_MODELS if "bank" in notes else ()) + (VOCAB_MODELS if "vocab" in notes else ())))
+    if a.allow_missing:
+        names = [n for n in names if (a.models_dir or store.MODELS_DIR).joinpath(n, "model.safetensors").exists()]
     body: list[str] = []
     rows: list[tuple] = []
     plots: dict = {}
@@ -392,12 +426,12 @@ def main(argv=None) -> int:
         if "bank" in notes:
             bank_note(bench, a.quick or a.tiny, body, rows, plots)
         if "vocab" in notes:
-            vocab_note(bench, body, rows, plots)
+            vocab_note(bench, body, rows, plots, [n for n in VOCAB_MODELS if n in names])
     except (SeedsError, FileNotFoundError, RuntimeError) as e:
         print(f"seeds: {e}", file=sys.stderr)
         return 1
     cmd = "python3 bench/seeds.py" + (" --quick" if a.quick else "") + (" --tiny" if a.tiny else "") + \
-        (f" --notes {a.notes}" if a.notes != "bank,vocab" else "")
+        (f" --notes {a.notes}" if a.notes != "bank,vocab" else "") + (" --allow-missing" if a.allow_missing else "")
     head = ["# Falsification tests of the research notes (proving ground)", "",
             f"- command: `{cmd}`",
             f"- date: {datetime.datetime.fromtimestamp(t_start, datetime.UTC):%Y-%m-%d %H:%M} UTC, "

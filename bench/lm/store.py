@@ -51,6 +51,7 @@ def write_atomic(path: pathlib.Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, 0o644)   # mkstemp makes 0600; these are ordinary data files
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
@@ -63,6 +64,7 @@ def save_tensors_atomic(path: pathlib.Path, tensors: dict[str, np.ndarray], meta
     os.close(fd)
     try:
         save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, tmp, metadata=metadata)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)

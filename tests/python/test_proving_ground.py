@@ -13,7 +13,7 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
 
-pytest.importorskip("jax", reason="the proving ground needs jax (scripts/setup.sh installs it)")
+# jax, tokenizers and optax come from scripts/setup.sh; a missing one fails here rather than skipping silently.
 from lm import build, corpus, store, zoo  # noqa: E402
 from lm import model as M  # noqa: E402
 from lm import tokenizer as tokz  # noqa: E402
