@@ -198,7 +198,7 @@ class ProvingGroundLM:
     def _stream_bits(self, weights, split: str) -> tuple[np.ndarray, np.ndarray]:
         """-log2 p of every token after the first of a held-out split, read in non-overlapping windows of the
         context (the last one padded; causal, so padding after a token never changes it); one forward pass per
-        (weights, split), kept for score and score_text."""
+        (weights, split), the last few kept for score and score_text."""
         ids = self._heldout_ids(split)
         h = hashlib.sha1()
         for k in sorted(weights):
@@ -209,7 +209,9 @@ class ProvingGroundLM:
             nw = -(-n // T)
             padded = np.concatenate([ids, np.zeros(nw * T + 1 - len(ids), ids.dtype)])
             x, y = padded[: nw * T].reshape(nw, T), padded[1 : nw * T + 1].reshape(nw, T)
-            self._bits_cache = {key: self._bits(weights, x, y).reshape(-1)[:n]}   # keep the latest only
+            if len(self._bits_cache) >= 4:                   # a few (weights, split) pairs, oldest dropped
+                self._bits_cache.pop(next(iter(self._bits_cache)))
+            self._bits_cache[key] = self._bits(weights, x, y).reshape(-1)[:n]
         return self._bits_cache[key], ids
 
     def _heldout_ids(self, split: str) -> np.ndarray:
