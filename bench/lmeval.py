@@ -66,3 +66,23 @@ def paired_difference(a: Score, b: Score) -> tuple[float, float]:
     d = (b.chunk_bits - a.chunk_bits) - delta * a.chunk_bytes
     se = math.sqrt(n / (n - 1) * float(np.sum(d * d))) / total
     return delta, se
+
+
+def paired_difference_text(a: Score, b: Score) -> tuple[float, float]:
+    """bpb(b) - bpb(a) and its standard error for two scores over the same chunks of text whose byte counts may
+    differ slightly (models with different tokenizers scored per block of text, where a token straddling a block
+    boundary counts in one block only).
+
+    Delta method on the two ratio estimates R = sum(bits)/sum(bytes), each chunk contributing
+    u_i = (bits_b,i - R_b·bytes_b,i)/sum(bytes_b) - (bits_a,i - R_a·bytes_a,i)/sum(bytes_a); equal to
+    paired_difference when the byte counts agree.
+    """
+    if a.chunk_bytes.shape != b.chunk_bytes.shape:
+        raise ValueError("paired_difference_text: the two scores have different numbers of chunks")
+    na, nb = float(a.chunk_bytes.sum()), float(b.chunk_bytes.sum())
+    ra, rb = float(a.chunk_bits.sum()) / na, float(b.chunk_bits.sum()) / nb
+    n = len(a.chunk_bytes)
+    if n < 2:
+        return rb - ra, math.nan
+    u = (b.chunk_bits - rb * b.chunk_bytes) / nb - (a.chunk_bits - ra * a.chunk_bytes) / na
+    return rb - ra, math.sqrt(n / (n - 1) * float(np.sum(u * u)))

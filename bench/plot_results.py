@@ -194,7 +194,12 @@ def main():
                 ("Rate–distortion, all-MiniLM-L6-v2 (22.7 M parameters, weight SNR)",
                  "rate_distortion_minilm.md", ["rd_minilm_snr.svg"]),
                 ("k-means speed against faiss-cpu", "kmeans_vs_faiss.md", ["kmeans_speed.svg"]),
-                ("Scalar codec against the parameter-golf int8 baseline", "scalar_vs_baseline.md", [])]
+                ("Scalar codec against the parameter-golf int8 baseline", "scalar_vs_baseline.md", []),
+                ("Research notes' falsification tests on the proving ground", "seeds.md",
+                 ["seeds_bank_pg-unique.svg", "seeds_bank_pg-shared.svg", "seeds_vocab.svg"])]
+    # bench/seeds.py draws its own plots beside seeds.md.
+    made += [f for f in ("seeds_bank_pg-unique.svg", "seeds_bank_pg-shared.svg", "seeds_vocab.svg")
+             if os.path.exists(os.path.join(res, f))]
     for title, md, svgs in sections:
         path = os.path.join(res, md)
         if not os.path.exists(path):

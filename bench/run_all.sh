@@ -3,6 +3,7 @@
 #   rate-distortion of sdcodec (scalar, per-tensor VQ, shared banks) against the users' recipes on
 #   stories260K (weight SNR, bits per byte after the round trip) and all-MiniLM-L6-v2 (weight SNR);
 #   the scalar codec against the parameter-golf int8 baseline; k-means against faiss-cpu (1 and 2 threads);
+#   the research notes' falsification tests on the proving-ground language models (bench/seeds.py);
 #   CPU against GPU encodes when a GPU is present; then the SVG plots and the README.
 # Usage: bench/run_all.sh [--quick]   (--quick: stories260K only, no MiniLM download or encodes)
 set -euo pipefail
@@ -18,6 +19,9 @@ else
   python3 bench/rate_distortion.py --full
 fi
 python3 bench/scalar_vs_baseline.py
+# The research notes' falsifiers on the committed proving-ground models (bench/lm/; `python3 -m lm.build` in
+# bench/ retrains them, from its cache when code and configs are unchanged).
+python3 bench/seeds.py --allow-missing ${1:+--quick}
 python3 bench/kmeans_vs_faiss.py --bench build/bench/sdc_kmeans_bench --threads 1,2 --repeat 3
 if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then bash bench/gpu_vs_cpu.sh > bench/results/gpu_vs_cpu.md; fi
 python3 bench/plot_results.py

@@ -5,7 +5,8 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 apt_pkgs=(cmake g++ make pkg-config libzstd-dev libxxhash-dev libflatbuffers-dev flatbuffers-compiler
-          libgtest-dev libomp-dev libcli11-dev nlohmann-json3-dev python3-pip)
+          libgtest-dev libomp-dev libcli11-dev nlohmann-json3-dev python3-pip
+          bible-kjv vim-runtime)   # the last two: the proving ground's text (bench/lm/corpus.py)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -17,7 +18,8 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-py_pkgs=(numpy safetensors pytest zstandard python_minifier)
+# jax (CPU wheel, ~140 MB download), tokenizers and optax: the proving ground's language models (bench/lm/).
+py_pkgs=(numpy safetensors pytest zstandard python_minifier jax tokenizers optax)
 py_missing=()
 for p in "${py_pkgs[@]}"; do python3 -c "import $p" 2>/dev/null || py_missing+=("$p"); done
 if ((${#py_missing[@]})); then
