@@ -17,7 +17,7 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-py_pkgs=(numpy safetensors pytest zstandard)
+py_pkgs=(numpy safetensors pytest zstandard brotli)
 py_missing=()
 for p in "${py_pkgs[@]}"; do python3 -c "import $p" 2>/dev/null || py_missing+=("$p"); done
 if ((${#py_missing[@]})); then
