@@ -193,6 +193,9 @@ def main():
                  "rate_distortion_stories.md", ["rd_stories_snr.svg", "rd_stories_bpb.svg"]),
                 ("Rate–distortion, all-MiniLM-L6-v2 (22.7 M parameters, weight SNR)",
                  "rate_distortion_minilm.md", ["rd_minilm_snr.svg"]),
+                ("Loss-aware: sdcodec against the record pipeline (full-Hessian GPTQ, LQER, brotli/lrzip), stories260K",
+                 "loss_aware_stories260K.md", []),
+                ("Record pipeline time on the top record's 36 M-parameter shape", "gptq_timing.md", []),
                 ("k-means speed against faiss-cpu", "kmeans_vs_faiss.md", ["kmeans_speed.svg"]),
                 ("Scalar codec against the parameter-golf int8 baseline", "scalar_vs_baseline.md", [])]
     for title, md, svgs in sections:
