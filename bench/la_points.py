@@ -4,7 +4,9 @@ that any two points can be compared paired. Points and scores are cached under w
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -177,8 +179,6 @@ class ModelRun:
 
 
 def write_csv(path: Path, points: list[LaPoint]) -> None:
-    import csv
-    import io
     buf = io.StringIO()
     fields = ["family", "config", "nbytes", "bpb", "dbpb", "dbpb_se", "budget", "enc_s", "dec_s", "error", "command"]
     w = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore")
