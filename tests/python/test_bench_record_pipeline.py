@@ -103,7 +103,7 @@ def test_blob_round_trip_equals_in_memory_dequantization_and_is_deterministic():
 
 
 def test_k_grid_variant_has_no_larger_h_weighted_error_than_the_record_k():
-    st, H, roles = toy_model(seed=4)
+    st, H, roles = toy_model(seed=4, layers=1)
     rec, _ = rp.quantize_record(st, H, roles, rp.RecordConfig(4, THR, lqer=False))
     grid, info = rp.quantize_record(st, H, roles, rp.RecordConfig(4, THR, "grid", lqer=False))
     for name, kind in rec["m"].items():
