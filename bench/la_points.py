@@ -56,8 +56,16 @@ class ModelRun:
         self.fp = state_fingerprint(self.weights)
         self.h_fp = state_fingerprint(self.hessians)
         self.dir = WORK / "loss_aware" / self.name
-        # Scores depend on the held-out text too: its description names it.
-        self.eval_id = hashlib.sha256(self.describe().encode()).hexdigest()[:12]
+        self.use_cache = use_cache
+        # Scores depend on the held-out text too. A model that describes it (`describe()`) is keyed by that text;
+        # any other by its reference score itself, computed afresh each run (a changed held-out split changes it).
+        fresh_ref = None
+        if hasattr(lm, "describe"):
+            self.eval_id = hashlib.sha256(lm.describe().encode()).hexdigest()[:12]
+        else:
+            fresh_ref = lm.score(self.weights)
+            self.eval_id = hashlib.sha256(fresh_ref.chunk_bits.tobytes() + fresh_ref.chunk_bytes.tobytes()
+                                          ).hexdigest()[:12]
         self.scores_dir = self.dir / "scores" / self.eval_id
         self.scores_dir.mkdir(parents=True, exist_ok=True)
         (self.dir / "sdc").mkdir(exist_ok=True)
@@ -69,9 +77,8 @@ class ModelRun:
             tmp.replace(path)
         self.roles = roles
         self.cache = JsonCache(self.dir / "points.json", enabled=use_cache)
-        self.use_cache = use_cache
         self.cache_hits = 0
-        self.ref = self._score(self.weights)
+        self.ref = fresh_ref if fresh_ref is not None else self._score(self.weights)
         self.ref_bpb = self.ref.bpb
 
     def key(self, *parts: str) -> str:
@@ -79,7 +86,7 @@ class ModelRun:
                               ).hexdigest()[:24]
 
     def describe(self) -> str:
-        return self.lm.describe() if hasattr(self.lm, "describe") else f"{self.name} held-out split"
+        return self.lm.describe() if hasattr(self.lm, "describe") else f"{self.name}'s held-out split"
 
     # -- scores ----------------------------------------------------------------------------------------------
 

@@ -122,3 +122,57 @@ def test_args_take_extra_settings_and_refuse_bad_ones():
     for bad in ("codebook=--k 2", "sdcodec x=--role 'a", "sdcodec x"):
         with pytest.raises(loss_aware.BenchError):
             loss_aware.parse_settings([bad])
+
+
+class ToyLM:
+    """A LanguageModel whose 'loss' is the squared weight error, split over 10 windows (no describe(): keyed by
+    its reference score)."""
+
+    name = "toy"
+
+    def __init__(self):
+        rng = np.random.default_rng(0)
+        self.w = {"layers.0.mlp.fc.weight": (rng.standard_normal((96, 64)) * 0.05).astype(np.float32),
+                  "layers.0.attn.c_q.weight": (rng.standard_normal((64, 64)) * 0.05).astype(np.float32),
+                  "norm.weight": np.ones(64, np.float32)}
+        x = rng.standard_normal((256, 64))
+        self.h = {k: (x.T @ x / 256).astype(np.float32) for k, v in self.w.items() if v.ndim == 2}
+
+    def weights(self):
+        return {k: v.copy() for k, v in self.w.items()}
+
+    def roles(self):
+        return {}
+
+    def hessians(self):
+        return {k: v.copy() for k, v in self.h.items()}
+
+    def assets(self):
+        return {}
+
+    def score(self, weights):
+        err = np.zeros(10)
+        for k, v in self.w.items():
+            d = (weights[k].astype(np.float64) - v).ravel() ** 2
+            err += np.array([d[i::10].sum() for i in range(10)])
+        return Score(100.0 + 1e3 * err + np.arange(10), np.full(10, 50, dtype=np.int64))
+
+
+def test_model_run_measures_caches_and_pairs_baseline_points(tmp_path, monkeypatch):
+    import la_points
+    import record_pipeline as rp
+    monkeypatch.setattr(la_points, "WORK", tmp_path)
+    roles = {"layers.0.mlp.fc.weight": "mlp", "layers.0.attn.c_q.weight": "attention", "norm.weight": "norm"}
+    run = la_points.ModelRun(ToyLM(), roles)
+    base = [rp.RecordPipeline("record pipeline", f"int{b}", f"r{b}", rp.RecordConfig(b, 100)) for b in (3, 6)]
+    p3, p6 = [run.baseline(b) for b in base]
+    assert p3.ok and p6.ok and p3.nbytes < p6.nbytes
+    assert p3.dbpb > p6.dbpb > 0 and 0 < p6.dbpb_se
+    assert run.score_of(p6).bpb == pytest.approx(p6.bpb)
+    assert (tmp_path / "loss_aware" / "toy" / "weights.safetensors").is_file()
+    again = la_points.ModelRun(ToyLM(), roles)
+    q6 = again.baseline(base[1])
+    assert again.cache_hits == 1 and q6.nbytes == p6.nbytes and q6.bpb == p6.bpb
+    assert again.eval_id == run.eval_id
+    la_points.write_csv(tmp_path / "t.csv", [p3, p6])
+    assert (tmp_path / "t.csv").read_text().count("\n") == 3
