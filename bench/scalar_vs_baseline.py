@@ -45,6 +45,8 @@ from pathlib import Path
 import numpy as np
 from safetensors.numpy import load_file
 
+from bench_common import BenchError
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_LLAMA2C = REPO.parent / "shared" / "models" / "stories260K.bin"
 DEFAULT_SDCODEC = REPO / "build" / "sdcodec"
@@ -52,9 +54,6 @@ DEFAULT_OUT = REPO / "bench" / "results" / "scalar_vs_baseline.md"
 
 StateDict = dict[str, np.ndarray]
 
-
-class BenchError(Exception):
-    """Reported as one line on stderr with exit status 1."""
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -172,16 +171,17 @@ def dequantize_state_dict_int8(obj: dict[str, object]) -> StateDict:
     return out
 
 
-def baseline_round_trip(state: StateDict, quantize_all_2d: bool) -> tuple[int, StateDict, dict, float, float]:
-    """Export -> pickle -> zlib 9 -> bytes, then back. Returns (bytes, reconstruction, export object, encode
-    seconds, decode seconds). The reconstruction comes from the decompressed bytes, not the in-memory object."""
+def baseline_round_trip(state: StateDict, quantize_all_2d: bool) -> tuple[bytes, StateDict, dict, float, float]:
+    """Export -> pickle -> zlib 9 -> bytes, then back. Returns (the compressed artifact, reconstruction, export
+    object, encode seconds, decode seconds). The reconstruction comes from the decompressed bytes, not the
+    in-memory object."""
     t0 = time.perf_counter()
     obj = quantize_state_dict_int8(state, quantize_all_2d)
     blob = zlib.compress(pickle.dumps(obj, protocol=4), level=9)
     t1 = time.perf_counter()
     recon = dequantize_state_dict_int8(pickle.loads(zlib.decompress(blob)))
     t2 = time.perf_counter()
-    return len(blob), recon, obj, t1 - t0, t2 - t1
+    return blob, recon, obj, t1 - t0, t2 - t1
 
 
 def scale_floor_note(obj: dict[str, object], state: StateDict) -> str | None:
@@ -524,8 +524,8 @@ def run(argv: list[str]) -> str:
         rows = [measure("input safetensors (as is)", state, state, model.path.stat().st_size)]
         notes = standard_notes(model, args.group, args.zstd_level, not args.baseline_only)
         for label, all_2d in (("pg-int8 (original)", False), ("pg-int8 (threshold 0)", True)):
-            nbytes, recon, obj, enc_s, dec_s = baseline_round_trip(state, all_2d)
-            rows.append(measure(label, state, recon, nbytes, enc_s, dec_s))
+            blob, recon, obj, enc_s, dec_s = baseline_round_trip(state, all_2d)
+            rows.append(measure(label, state, recon, len(blob), enc_s, dec_s))
             floor = scale_floor_note(obj, state)
             if floor:
                 notes.append(f"{label}: {floor}")

@@ -19,7 +19,7 @@ if ((${#missing[@]})); then
 fi
 
 # jax (CPU wheel, ~140 MB download), tokenizers and optax: the proving ground's language models (bench/lm/).
-py_pkgs=(numpy safetensors pytest zstandard python_minifier jax tokenizers optax)
+py_pkgs=(numpy safetensors pytest zstandard brotli python_minifier jax tokenizers optax)
 py_missing=()
 for p in "${py_pkgs[@]}"; do python3 -c "import $p" 2>/dev/null || py_missing+=("$p"); done
 if ((${#py_missing[@]})); then
