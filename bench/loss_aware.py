@@ -65,7 +65,10 @@ def load_model(name: str):
         from lm import zoo  # the proving-ground models (bench/lm/), where present
     except ImportError as e:
         raise BenchError(f"model {name!r}: only stories260K is built in, and bench/lm is not importable ({e})") from e
-    return zoo.load(name)
+    try:
+        return zoo.load(name)
+    except (FileNotFoundError, KeyError, ValueError) as e:
+        raise BenchError(f"model {name!r}: {e}") from e
 
 
 def record_baselines(params: int, quantizes_at_65536: bool, lrzip: bool) -> list[RecordPipeline]:

@@ -66,14 +66,18 @@ Status ScalarCandidate(const TensorView& t, std::span<const float> w, const Erro
   req.factor = factor;
   req.lambda = s.lambda;
   req.code_bits = code_bits;
-  SDC_RETURN_IF_ERROR(RoundWithFeedback(req, &q.codes));
+  double damped = 0;
+  SDC_RETURN_IF_ERROR(RoundWithFeedback(req, &q.codes, &damped));
   std::vector<uint8_t> recon(t.data.size());
   SDC_RETURN_IF_ERROR(DequantizeScalar(q.layout, q.scales, q.codes, t.dtype, recon));
   Candidate c;
   c.rep = fb::Representation::ScalarRep;
   c.layout = q.layout;
   c.recon_xxh64 = Xxh64(recon);
-  m.Measure(w, t.dtype, recon, &c.sse, &c.distortion);
+  if (factor)
+    m.Measure(w, t.dtype, recon, &c.sse, &c.distortion, &damped, factor->added);
+  else
+    m.Measure(w, t.dtype, recon, &c.sse, &c.distortion);
   c.scales = MakeSection(fb::SectionKind::Scales, q.scales, o.zstd_level);
   // Order-0 rANS suits codes that look i.i.d.; zstd wins where rows repeat (untrained embedding rows).
   c.codes = MakeSection(fb::SectionKind::Codes, q.codes, o.zstd_level, 1);

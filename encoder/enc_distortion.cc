@@ -17,19 +17,24 @@ float LoadAsFloat(DType t, const uint8_t* p) {
 }
 
 void ErrorMeasure::Measure(std::span<const float> w, DType dtype, std::span<const uint8_t> recon, double* sse,
-                           double* distortion) const {
+                           double* distortion, const double* damped, std::span<const double> added) const {
   const size_t size = DTypeSize(dtype);
-  std::vector<float> r(hessian.empty() ? 0 : w.size());
-  double e = 0, we = 0;
+  const bool direct = !hessian.empty() && !damped;
+  std::vector<float> r(direct ? w.size() : 0);
+  const uint64_t cols = rows ? w.size() / rows : 0;
+  double e = 0, we = 0, diag = 0;
   for (size_t i = 0; i < w.size(); ++i) {
     const float v = LoadAsFloat(dtype, recon.data() + i * size);
     const double d = static_cast<double>(w[i]) - v;
     e += d * d;
     we += importance.empty() ? d * d : importance[i] * d * d;
-    if (!hessian.empty()) r[i] = v;
+    if (direct) r[i] = v;
+    if (damped) diag += added[i % cols] * d * d;
   }
   *sse = e;
-  *distortion = factor * (hessian.empty() ? we : HessianWeightedError(w, r, rows, hessian));
+  if (hessian.empty()) *distortion = factor * we;
+  else if (damped) *distortion = factor * std::max(0.0, *damped - diag);
+  else *distortion = factor * HessianWeightedError(w, r, rows, hessian);
 }
 
 double ErrorMeasure::Signal(std::span<const float> w) const {
@@ -43,17 +48,22 @@ Status MakeErrorMeasure(const TensorView& t, std::span<const float> w, uint64_t 
                         const EncodeOptions& o, std::vector<float>* importance, ErrorMeasure* out) {
   ErrorMeasure m;
   m.rows = RowsOf(t.shape).rows;
+  // A measured sensitivity turns the tensor's absolute error into predicted loss: no relative normalisation.
   auto sens = o.sensitivity.find(t.name);
-  m.factor = sens == o.sensitivity.end() ? 1.0 : sens->second;
+  const bool measured = sens != o.sensitivity.end();
+  EncodeOptions unweighted;
+  unweighted.relative_distortion = false;
+  m.factor = measured ? sens->second : 1.0;
   if (!hessian.empty()) {
     importance->clear();
     m.hessian = hessian;
-    if (o.relative_distortion) {
+    if (o.relative_distortion && !measured) {
       const double signal = m.Signal(w);
       m.factor *= signal > 0 ? static_cast<double>(numel) / signal : 1.0;
     }
   } else {
-    SDC_RETURN_IF_ERROR(ExpandImportance(t, w, numel, o, importance));
+    const bool user = o.importance.count(t.name) > 0;
+    SDC_RETURN_IF_ERROR(ExpandImportance(t, w, numel, measured && !user ? unweighted : o, importance));
     m.importance = *importance;
   }
   *out = m;

@@ -1,9 +1,10 @@
-// The error the encoder minimises for one tensor, times the tensor's sensitivity (options.sensitivity, 1 by
-// default). With a Hessian H it is tr(ΔW H ΔWᵀ) (enc_hessian.h) — under relative distortion divided by
-// tr(W H Wᵀ) and multiplied by the element count, so that it sits on the scale of the relative squared error
-// of tensors without one. Without, it is Σ importance · err²: the user's importance where a tensor has some
-// (one value, one per column, or one per element), else with relative distortion 1 / the row's mean square
-// (every output channel's relative error counts the same), else 1.
+// The error the encoder minimises for one tensor. With a Hessian H it is tr(ΔW H ΔWᵀ) (enc_hessian.h) —
+// under relative distortion divided by tr(W H Wᵀ) and multiplied by the element count, so that it sits on the
+// scale of the relative squared error of tensors without one. Without, it is Σ importance · err²: the user's
+// importance where a tensor has some (one value, one per column, or one per element), else with relative
+// distortion 1 / the row's mean square (every output channel's relative error counts the same), else 1.
+// A tensor with a measured sensitivity (options.sensitivity: loss per unit of that error, H-weighted or plain)
+// takes its absolute error times the sensitivity: predicted loss, on one scale for every tensor that has one.
 #pragma once
 
 #include <cstdint>
@@ -27,8 +28,11 @@ struct ErrorMeasure {
   double factor = 1;                        // sensitivity (and, with a Hessian, the relative normalisation)
 
   // Squared error (plain) and the measured error, between `w` and a reconstruction stored as `dtype`.
+  // `damped` (optional, with a Hessian): the error-feedback rounding's Σ e² = tr(ΔW (H + D) ΔWᵀ) for the
+  // diagonal D = `added` (HessianFactor), from which tr(ΔW H ΔWᵀ) = Σ e² − Σ_j D_j ‖ΔW_:j‖² costs one pass
+  // over the elements instead of a matrix product.
   void Measure(std::span<const float> w, DType dtype, std::span<const uint8_t> recon, double* sse,
-               double* distortion) const;
+               double* distortion, const double* damped = nullptr, std::span<const double> added = {}) const;
   // The signal the measured error is compared with for an SNR: Σ w² (importance-weighted), or tr(W H Wᵀ).
   double Signal(std::span<const float> w) const;
 };

@@ -30,7 +30,16 @@ std::vector<float> CodeLengths(std::span<const uint8_t> codes, int q) {
   return bits;
 }
 
-Status RoundWithFeedback(const FeedbackRequest& req, std::vector<uint8_t>* codes) {
+double EntropyBits(std::span<const uint8_t> codes) {
+  std::vector<double> n(256, 0.0);
+  for (uint8_t c : codes) n[c] += 1;
+  double bits = 0;
+  for (double x : n)
+    if (x > 0) bits -= x * std::log2(x / static_cast<double>(codes.size()));
+  return bits;
+}
+
+Status RoundWithFeedback(const FeedbackRequest& req, std::vector<uint8_t>* codes, double* damped_error) {
   const ScalarLayout& l = req.layout;
   const int64_t rows = static_cast<int64_t>(l.rows.rows), n = static_cast<int64_t>(l.rows.cols);
   const int q = (1 << (l.bits - 1)) - 1;
@@ -55,6 +64,7 @@ Status RoundWithFeedback(const FeedbackRequest& req, std::vector<uint8_t>* codes
   }
   codes->assign(static_cast<size_t>(rows * n), 0);
   const int64_t tiles = (rows + kTileRows - 1) / kTileRows;
+  std::vector<double> row_error(f ? rows : 0, 0.0);  // Σ e² per row, added in row order at the end
 
   // Each row's codes depend only on that row and the factor, and every element receives its feedback terms in
   // the same order (j ascending) whatever the tiling, so any thread count gives the same codes.
@@ -97,10 +107,12 @@ Status RoundWithFeedback(const FeedbackRequest& req, std::vector<uint8_t>* codes
         (*codes)[(r0 + r) * n + col] = static_cast<uint8_t>(best + q);
         if (!f) continue;
         const float e = (x - value(best)) / ujj;
+        row_error[r0 + r] += static_cast<double>(e) * e;
         FeedBack(wt.data() + r * n, f->u.data() + j * n, e, j + 1, n);
       }
     }
   }
+  if (damped_error) *damped_error = std::accumulate(row_error.begin(), row_error.end(), 0.0);
   return Status::Ok();
 }
 

@@ -29,11 +29,16 @@ struct FeedbackRequest {
   std::span<const float> code_bits;    // empty, or 2q + 1 lengths in bits (index: stored code)
 };
 
-// Stored codes (code + q) of every element, rows * cols.
-Status RoundWithFeedback(const FeedbackRequest& req, std::vector<uint8_t>* codes);
+// Stored codes (code + q) of every element, rows * cols. With a factor, *damped_error (optional) gets
+// Σ e² over every element: exactly tr(ΔW (H + damping) ΔWᵀ) of the result (ΔW = E U; UᵀU = (H + damping)⁻¹),
+// up to the float rounding of the feedback.
+Status RoundWithFeedback(const FeedbackRequest& req, std::vector<uint8_t>* codes, double* damped_error = nullptr);
 
 // Code lengths in bits of an order-0 model fitted to `codes` (2q + 1 symbols; unseen codes get half a
 // count, so no length is infinite).
 std::vector<float> CodeLengths(std::span<const uint8_t> codes, int q);
+
+// Order-0 entropy of `codes`, in bits (the size an ideal coder of their histogram reaches).
+double EntropyBits(std::span<const uint8_t> codes);
 
 }  // namespace sdc

@@ -171,9 +171,17 @@ TEST(RoundWithFeedback, FeedbackLowersTheHessianWeightedError) {
     ASSERT_TRUE(FactorHessian(h, cols, 0.01, act_order, &f).ok());
     req.factor = &f;
     std::vector<uint8_t> fed;
-    ASSERT_TRUE(RoundWithFeedback(req, &fed).ok());
+    double damped = 0;
+    ASSERT_TRUE(RoundWithFeedback(req, &fed, &damped).ok());
     for (uint8_t c : fed) EXPECT_LE(c, 14);
     EXPECT_LT(error(fed), 0.75 * error(nearest)) << "act_order " << act_order;
+    // The feedback's Σ e² is the damped error: less the damping's share, the H-weighted error by definition.
+    double diag = 0;
+    for (size_t i = 0; i < w.size(); ++i) {
+      const double d = w[i] - static_cast<double>(fed[i] - 7) * 0.02;
+      diag += f.added[i % cols] * d * d;
+    }
+    EXPECT_NEAR(damped - diag, error(fed), 1e-4 * error(fed));
   }
 }
 
@@ -194,14 +202,7 @@ TEST(RoundWithFeedback, RateTermLowersTheEntropy) {
   std::vector<uint8_t> base;
   ASSERT_TRUE(RoundWithFeedback(req, &base).ok());
   const std::vector<float> bits = CodeLengths(base, 15);
-  auto entropy = [](const std::vector<uint8_t>& codes) {
-    std::vector<double> n(256, 0);
-    for (uint8_t c : codes) n[c] += 1;
-    double e = 0;
-    for (double x : n)
-      if (x > 0) e -= x * std::log2(x / static_cast<double>(codes.size()));
-    return e;
-  };
+  auto entropy = [](const std::vector<uint8_t>& codes) { return EntropyBits(codes); };
   req.code_bits = bits;
   std::vector<uint8_t> same;
   ASSERT_TRUE(RoundWithFeedback(req, &same).ok());

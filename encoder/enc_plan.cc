@@ -9,6 +9,7 @@
 #include "encoder/enc_feedback.h"
 #include "encoder/enc_hessian.h"
 #include "encoder/enc_input.h"
+#include "encoder/enc_scalar_search.h"
 #include "encoder/enc_search_space.h"
 #include "format/roles.h"
 #include "format/tensor_layout.h"
@@ -68,13 +69,19 @@ Status PlanTensor(const TensorView& t, const EncodeOptions& o, const SharedBanks
   std::vector<float> w;
   const bool finite = ToFiniteFloats(t, &w);
   const std::span<const float> values = finite ? std::span<const float>(w) : std::span<const float>();
-  // A Hessian serves only a tensor that is quantized; it is checked and factored once.
+  // Every Hessian given is checked, so a wrong one is refused even where it would go unused (a tensor kept
+  // raw); it serves only a tensor that is quantized, and is factored once for it.
   auto h = o.hessians.find(t.name);
   const bool loss_aware = h != o.hessians.end() && finite && Quantizable(t, o) && p->numel > 0;
-  if (loss_aware) {
+  if (h != o.hessians.end()) {
     const uint64_t cols = RowsOf(t.shape).cols;
-    SDC_RETURN_IF_ERROR(CheckHessian(h->second, cols, &p->hessian).WithContext("Hessian"));
-    SDC_RETURN_IF_ERROR(FactorHessian(p->hessian, cols, o.damping, o.act_order, &p->factor).WithContext("Hessian"));
+    std::vector<double> checked;
+    SDC_RETURN_IF_ERROR(CheckHessian(h->second, cols, &checked).WithContext("Hessian"));
+    if (loss_aware) {
+      p->hessian = std::move(checked);
+      SDC_RETURN_IF_ERROR(
+          FactorHessian(p->hessian, cols, o.damping, o.act_order, &p->factor).WithContext("Hessian"));
+    }
   }
   SDC_RETURN_IF_ERROR(MakeErrorMeasure(t, values, p->numel, p->hessian, o, &p->importance, &p->measure));
   const ErrorMeasure& m = p->measure;
@@ -86,31 +93,7 @@ Status PlanTensor(const TensorView& t, const EncodeOptions& o, const SharedBanks
     p->candidates.resize(1);
     return RawCandidate(t, values, m, o, &p->candidates[0]);
   }
-  // Scalar candidates, computed independently (each the same way whatever thread runs it): first those
-  // without a rate term, then the rate-aware ones with the code lengths of their twin without.
-  const HessianFactor* factor = loss_aware ? &p->factor : nullptr;
-  const std::vector<ScalarSetting> settings = ScalarSettings(w, o, loss_aware);
-  std::vector<Candidate> scalar(settings.size());
-  std::vector<std::vector<float>> lengths(settings.size());
-  std::vector<Status> status(settings.size());
-  for (int rated = 0; rated < 2; ++rated) {
-#pragma omp parallel for schedule(dynamic) if (settings.size() > 1)
-    for (size_t i = 0; i < settings.size(); ++i) {
-      const ScalarSetting& s = settings[i];
-      if ((s.lambda > 0) != (rated == 1)) continue;
-      std::span<const float> bits;
-      if (rated) {
-        size_t twin = i;
-        while (twin > 0 && settings[twin].lambda > 0) --twin;  // the same step without a rate term
-        bits = lengths[twin];
-      }
-      std::vector<uint8_t> codes;
-      status[i] = ScalarCandidate(t, w, m, s, factor, bits, o, &scalar[i], rated || !loss_aware ? nullptr : &codes);
-      if (!rated && loss_aware) lengths[i] = CodeLengths(codes, (1 << (s.bits - 1)) - 1);
-    }
-  }
-  for (const Status& s : status) SDC_RETURN_IF_ERROR(s);
-  p->candidates = std::move(scalar);
+  SDC_RETURN_IF_ERROR(ScalarCandidates(t, w, m, loss_aware ? &p->factor : nullptr, o, &p->candidates));
   if (o.method != Method::kCodebook) return Status::Ok();
 
   BankSet own;
