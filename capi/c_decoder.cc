@@ -135,7 +135,12 @@ int sdc_decoder_verify(const sdc_decoder* d) {
 
 int sdc_decoder_inspect_json(const sdc_decoder* d, char** out) {
   if (!d || !out) return Report(sdc::Error(sdc::StatusCode::kInvalidArgument, "null argument"));
-  const std::string s = sdc::InspectJson(d->d->container()).dump();
+  std::string s;
+  if (int rc = Report(sdc::Guarded([&] {
+        s = sdc::DumpJson(sdc::InspectJson(d->d->container()));
+        return sdc::Status::Ok();
+      })))
+    return rc;
   *out = static_cast<char*>(std::malloc(s.size() + 1));
   if (!*out) return Report(sdc::Error(sdc::StatusCode::kInternal, "out of memory"));
   std::memcpy(*out, s.c_str(), s.size() + 1);

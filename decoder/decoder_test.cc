@@ -300,6 +300,29 @@ TEST(Decoder, Assets) {
   EXPECT_TRUE(a.data.empty());
 }
 
+// A bank no tensor uses is checked by Verify and by VerifyBanks (which `sdcodec decode` calls, so that
+// "every hash matches" is true), not by DecodeAll, which reads the banks its tensors use (finding 9).
+TEST(Decoder, UnusedBanksAreCheckedByVerifyBanks) {
+  for (bool bad_hash : {false, true}) {
+    FileBuilder b;
+    b.AddRawTensor("r", DType::kU8, {1}, std::vector<uint8_t>{1});
+    const float entry = bad_hash ? 2.0f : std::numeric_limits<float>::quiet_NaN();
+    b.AddBankValues(std::vector<float>{0, 1, entry, 3}, 2, 2, DType::kF32);
+    std::vector<uint8_t> file = b.Build();
+    if (bad_hash)
+      file = test::Rewrite(file, [](test::FileParts& p) { p.manifest.sections[1]->xxh64 ^= 1; });
+    std::unique_ptr<Decoder> d;
+    ASSERT_TRUE(OpenBytes(file, &d).ok());
+    std::vector<DecodedTensor> tensors;
+    std::vector<DecodedAsset> assets;
+    EXPECT_TRUE(d->DecodeAll(&tensors, &assets).ok());
+    const StatusCode want = bad_hash ? StatusCode::kChecksumMismatch : StatusCode::kCorrupt;
+    const Status banks = d->VerifyBanks();
+    EXPECT_EQ(banks.code(), want) << banks.ToString();
+    EXPECT_EQ(d->Verify().code(), want);
+  }
+}
+
 // Out-of-range indices are caller errors, and a missing file is an i/o error.
 TEST(Decoder, ApiErrors) {
   FileBuilder b;
