@@ -89,11 +89,12 @@ def emit(buf, obj):
     return pos
 
 
-def craft(sections, tensors, banks=(), assets=(), bad_hash=None, alignment=0, gap=0):
+def craft(sections, tensors, banks=(), assets=(), bad_hash=None, alignment=0, gap=0, budget=0, hash_tensors=True):
     """sections: (kind, codec, stored bytes, raw size) in order (section bad_hash gets a wrong hash), each at
     the next multiple of `alignment` (the manifest is padded to make data_start one), after gap bytes of value gap;
     tensors: lists of Tensor fields whose xxh64 (field 7) is filled in from the reference reconstruction
-    when it succeeds; assets: (name, section)."""
+    when it succeeds (unless hash_tensors is false: then as given); assets: (name, section); budget: the
+    manifest's budget_bytes (0: absent)."""
     def build():
         area, secs = b"", []
         for i, (kind, codec, stored, raw) in enumerate(sections):
@@ -104,9 +105,11 @@ def craft(sections, tensors, banks=(), assets=(), bad_hash=None, alignment=0, ga
         buf = bytearray(b"\0\0\0\0SDC1")
         assets_ = VT([T(S(name), ("I", j)) for name, j in assets])
         struct.pack_into("<I", buf, 0, emit(buf, T(VT(secs), VT([T(*t) for t in tensors]), assets_, None, None,
-                                                     None, ("I", alignment), VT(banks))))
+                                                     ("Q", budget) if budget else None, ("I", alignment), VT(banks))))
         buf += bytes(-(40 + len(buf)) % max(alignment, 8))  # so data_start is aligned; unreferenced bytes are fine
         return join(b"\x89SDC\r\n\x1a\n\x01" + bytes(31), bytes(buf), area)
+    if not hash_tensors:
+        return build()
     try:
         f = ref.open_sdc(build())
     except ValueError:
@@ -139,3 +142,25 @@ def leb128(v):
         v >>= 7
         if not v:
             return bytes(out)
+
+
+def xxh64_repeated(byte, n):
+    """XXH64 of n copies of `byte` (n a multiple of 2^20), streamed through the system's libxxhash: the
+    pure-Python XXH64 of the reference decoder would take hours over gigabytes."""
+    import ctypes
+    lib = ctypes.CDLL("libxxhash.so.0")
+    lib.XXH64_createState.restype = ctypes.c_void_p
+    lib.XXH64_reset.argtypes = [ctypes.c_void_p, ctypes.c_uint64]
+    lib.XXH64_update.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
+    lib.XXH64_digest.argtypes = [ctypes.c_void_p]
+    lib.XXH64_digest.restype = ctypes.c_uint64
+    lib.XXH64_freeState.argtypes = [ctypes.c_void_p]
+    state = lib.XXH64_createState()
+    lib.XXH64_reset(state, 0)
+    chunk = bytes([byte]) * (1 << 20)
+    for _ in range(n >> 20):
+        lib.XXH64_update(state, chunk, len(chunk))
+    digest = lib.XXH64_digest(state)
+    lib.XXH64_freeState(state)
+    return digest
+
