@@ -67,7 +67,10 @@ void sdc_free(void* p) { std::free(p); }
 int sdc_decoder_open(const uint8_t* data, size_t size, const sdc_limits* limits, sdc_decoder** out) {
   if (!out || (!data && size)) return Report(sdc::Error(sdc::StatusCode::kInvalidArgument, "null argument"));
   std::unique_ptr<sdc::Decoder> d;
-  if (int rc = Report(sdc::Decoder::Open(std::vector<uint8_t>(data, data + size), sdc::capi::LimitsOf(limits), &d)))
+  // The copy of the caller's bytes is inside Guarded too: no exception may cross the C boundary.
+  if (int rc = Report(sdc::Guarded([&] {
+        return sdc::Decoder::Open(std::vector<uint8_t>(data, data + size), sdc::capi::LimitsOf(limits), &d);
+      })))
     return rc;
   return sdc::capi::Wrap(std::move(d), out);
 }
