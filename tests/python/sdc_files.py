@@ -124,7 +124,8 @@ def craft(sections, tensors, banks=(), assets=(), bad_hash=None, alignment=0, ga
 
 
 def tensor(name, shape, dtype, rep_type, rep):
-    return [S(name.encode()), V("Q", shape), ("B", dtype), ("B", 5), None, ("B", rep_type), rep, None]
+    name = name if isinstance(name, bytes) else name.encode()
+    return [S(name), V("Q", shape), ("B", dtype), ("B", 5), None, ("B", rep_type), rep, None]
 
 
 def zstd_frames(b):
