@@ -56,16 +56,20 @@ def make_files(d):
     small = zstandard.ZstdCompressor().compress(b"0123456789abcdef")
     two_symbols = bytes([1, 1, 0x0E, 0, 0]) + struct.pack("<Q", 1 << 31)  # spec 5.1: symbols 7, 8; no words
     one_symbol = bytes([0, 0, 0x0E, 0])  # P = 0, one symbol (7): "n sevens", a valid stream for any n
-    w = lambda name: u8(name, 1, 0)
+    # Tensor hashes are given, not computed by the reference decoder (which refuses some of these files at
+    # open): each file is as valid as it can be apart from its attack, so a build that misses the attack
+    # accepts it.
+    w = lambda name: u8(name, 1, 0, ref.xxh64(b"\1"))
+    t3 = u8(b"t", 3, 0, ref.xxh64(b"abc"))
     files = {
-        "nonutf8.sdc": craft([(0, 0, b"\1", 1), (3, 0, b"x", 1)], [w(b"w\xff")], (), [(b"t\xfe", 1)]),
-        "escape.sdc": craft([(0, 0, b"\1", 1)], [w(b"\x1b[31mred\x1b[0m")]),
+        "nonutf8.sdc": craft([(0, 0, b"\1", 1), (3, 0, b"x", 1)], [w(b"w\xff")], (), [(b"t\xfe", 1)], hash_tensors=False),
+        "escape.sdc": craft([(0, 0, b"\1", 1)], [w(b"\x1b[31mred\x1b[0m")], hash_tensors=False),
         "asset_like_output.sdc": craft([(0, 0, b"\1", 1), (3, 0, b"ASSET", 5)], [w(b"w")], (),
-                                       [(b"model.safetensors", 1)]),
+                                       [(b"model.safetensors", 1)], hash_tensors=False),
         "asset_like_input.sdc": craft([(0, 0, b"\1", 1), (3, 0, b"ASSET", 5)], [w(b"w")], (),
-                                      [(b"asset_like_input.sdc", 1)]),
-        "window_2^28.sdc": craft([(0, 1, frame(0, [0x90], b"abc"), 3)], [u8(b"t", 3, 0)]),
-        "legacy_v07.sdc": craft([(0, 1, v07, 3)], [u8(b"t", 3, 0)]),
+                                      [(b"asset_like_input.sdc", 1)], hash_tensors=False),
+        "window_2^28.sdc": craft([(0, 1, frame(0, [0x90], b"abc"), 3)], [t3], hash_tensors=False),
+        "legacy_v07.sdc": craft([(0, 1, v07, 3)], [t3], hash_tensors=False),
         "zstd_bomb.sdc": craft([(0, 1, small, 4 << 30)], [u8(b"t", 4 << 30, 0)]),
         "rans_bomb.sdc": craft([(0, 2, two_symbols, 1 << 30)], [u8(b"t", 1 << 30, 0)]),
         "valid_4GiB.sdc": craft([(0, 2, one_symbol, 4 << 30)], [u8(b"t", 4 << 30, 0, xxh64_repeated(7, 4 << 30))],
@@ -73,10 +77,10 @@ def make_files(d):
         "empty_370k.sdc": zstd_manifest(craft([(0, 0, b"", 0)] * 370_000,
                                               [u8(b"t%d" % i, 0, i, ref.xxh64(b"")) for i in range(370_000)],
                                               hash_tensors=False)),
-        "asset_dotdot_x.sdc": craft([(0, 0, b"\1", 1), (3, 0, b"A", 1)], [w(b"w")], (), [(b"../x", 1)]),
+        "asset_dotdot_x.sdc": craft([(0, 0, b"\1", 1), (3, 0, b"A", 1)], [w(b"w")], (), [(b"../x", 1)], hash_tensors=False),
         "unused_nan_bank.sdc": craft([(0, 0, b"\1", 1), (4, 0, np.array([0, np.nan], "<f4").tobytes(), 8)], [w(b"w")],
-                                     [T(("I", 1), ("I", 1), ("B", 2), None)]),
-        "budget_2^63.sdc": craft([(0, 0, b"\1", 1)], [w(b"w")], budget=(1 << 63) + 5),
+                                     [T(("I", 1), ("I", 1), ("B", 2), None)], hash_tensors=False),
+        "budget_2^64-6.sdc": craft([(0, 0, b"\1", 1)], [w(b"w")], budget=(1 << 64) - 6, hash_tensors=False),
     }
     out = {}
     for name, data in files.items():
@@ -154,7 +158,7 @@ def behaviour(d, f):
          ["encode", f["plain.safetensors"], "-o", d / "e2.sdc", "-q", "--asset", f"..={d / 'tok.json'}"], "", None),
         ("9", "bank no tensor uses, NaN entry: decode", ["decode", f["unused_nan_bank.sdc"], "-o", d / "b.safetensors"],
          "", None),
-        ("10", "budget 2^63 + 5: inspect", ["inspect", f["budget_2^63.sdc"]], "", look["budget"]),
+        ("10", "budget 2^64 - 6: inspect", ["inspect", f["budget_2^64-6.sdc"]], "", look["budget"]),
         ("10", "tensor named ESC[31m...: inspect", ["inspect", f["escape.sdc"]], "", look["esc"]),
         ("10", "safetensors header with a NUL and garbage: encode",
          ["encode", f["nul.safetensors"], "-o", d / "n.sdc", "-q"], "", None),
@@ -170,9 +174,13 @@ def main():
     ap.add_argument("--sdcodec", default=str(ROOT / "build" / "sdcodec"))
     ap.add_argument("--baseline", help="another sdcodec build to run side by side")
     ap.add_argument("--minilm", help="an encoded MiniLM .sdc (scripts/main.sh makes work/minilm/model.sdc)")
+    ap.add_argument("--cap-gib", type=int, default=6,
+                    help="ulimit -v for the memory table, so that a build that needs twice the output (decode of a "
+                         "4 GiB tensor before the fix) fails instead of pushing a shared machine into swap or OOM")
     ap.add_argument("--out")
     a = ap.parse_args()
-    builds = ([("before", a.baseline)] if a.baseline else []) + [("after", a.sdcodec)]
+    cap = f"ulimit -v {a.cap_gib << 20}; "
+    builds = ([("before", os.path.abspath(a.baseline))] if a.baseline else []) + [("after", os.path.abspath(a.sdcodec))]
     beh, mem = [], []
     for label, exe in builds:
         with tempfile.TemporaryDirectory() as tmp:
@@ -184,18 +192,19 @@ def main():
                 status, line, out, _, _ = run(exe, args, d, prefix)
                 note = after(out) if after else ""
                 beh.append((finding, what, label, status, cell(line), cell(note)))
-            inputs = {"MiniLM, scripts/main.sh's 16,000,000-byte file": pathlib.Path(a.minilm)} if a.minilm else {}
+            inputs = {"MiniLM, scripts/main.sh's 16,000,000-byte file": pathlib.Path(a.minilm).resolve()} if a.minilm else {}
             inputs.update({k: f[k] for k in ("zstd_bomb.sdc", "rans_bomb.sdc", "valid_4GiB.sdc", "empty_370k.sdc")})
             for name, path in inputs.items():
                 for command in ("verify", "decode", "inspect", "inspect --json"):
                     args = command.split() + [path] + (["-o", d / "o.safetensors"] if command == "decode" else [])
-                    status, line, _, rss, cpu = run(exe, args, d)
+                    status, line, _, rss, cpu = run(exe, args, d, cap)
                     mem.append((name, f"{path.stat().st_size:,}", command, label, f"{rss:,.0f}", f"{cpu:.2f}", status,
                                 cell(line)))
                     if (d / "o.safetensors").exists():
                         (d / "o.safetensors").unlink()
             for name in ("arrays_99MB.safetensors", "nul.safetensors"):
-                status, line, _, rss, cpu = run(exe, ["encode", f[name], "-o", d / "s.sdc", "-q", "--method", "raw"], d)
+                status, line, _, rss, cpu = run(exe, ["encode", f[name], "-o", d / "s.sdc", "-q", "--method", "raw"], d,
+                                                cap)
                 mem.append((name, f"{f[name].stat().st_size:,}", "encode --method raw", label, f"{rss:,.0f}",
                             f"{cpu:.2f}", status, cell(line)))
     beh.sort(key=lambda r: (int(r[0]), r[1], r[2] != "before"))
@@ -204,7 +213,8 @@ def main():
     def table(head, rows):
         return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + ["| " + " | ".join(r) + " |" for r in rows]
     lines = [f"`{' '.join(sys.argv)}`, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.node()} "
-             f"({os.cpu_count()} CPUs, shared). Peak RSS and CPU time (user + system) from /usr/bin/time -v.", "",
+             f"({os.cpu_count()} CPUs, shared). Peak RSS and CPU time (user + system) from /usr/bin/time -v; the "
+             f"memory table runs under ulimit -v {a.cap_gib} GiB.", "",
              "Behaviour:", ""] + table(["finding", "attack", "build", "exit", "stderr (last line)", "result"], beh) + \
             ["", "Memory:", ""] + table(["input", "bytes", "command", "build", "peak RSS MiB", "CPU s", "exit",
                                          "stderr (last line)"], mem)

@@ -96,9 +96,10 @@ int sdc_decoder_tensor_info(const sdc_decoder* d, uint32_t index, sdc_tensor_inf
   out->name = t.name()->c_str();
   out->dtype = sdc::DTypeName(static_cast<sdc::DType>(t.dtype()));
   out->role = sdc::RoleName(static_cast<sdc::Role>(t.role()));
-  out->rank = t.shape()->size();
+  const std::vector<uint64_t> shape = sdc::ShapeOf(t);  // absent for a 0-d tensor; elements maybe unaligned
+  out->rank = static_cast<uint32_t>(shape.size());
   uint64_t n = sdc::DTypeSize(static_cast<sdc::DType>(t.dtype()));
-  for (uint32_t i = 0; i < out->rank; ++i) out->shape[i] = t.shape()->Get(i), n *= out->shape[i];
+  for (uint32_t i = 0; i < out->rank; ++i) out->shape[i] = shape[i], n *= out->shape[i];
   out->nbytes = n;  // open-time validation bounded every shape product by the limits
   return SDC_OK;
 }

@@ -387,11 +387,12 @@ TEST_F(Cli, HostileNamesArePrintedEscaped) {
   EXPECT_EQ(r.err.find('\x1b'), std::string::npos);
 }
 
-// A budget of 2^63 or more: inspect reports the exact bytes left (finding 10).
+// A budget of 2^63 or more: inspect reports the exact bytes left (finding 10), which is itself above 2^63
+// here (a signed 64-bit difference made it negative).
 TEST_F(Cli, InspectBudgetAbove2To63) {
   test::FileBuilder b;
   b.AddRawTensor("w", DType::kU8, {2}, std::vector<uint8_t>{1, 2});
-  const uint64_t budget = (uint64_t{1} << 63) + 5;
+  const uint64_t budget = ~uint64_t{0} - 5;
   b.manifest().budget_bytes = budget;
   WriteBytes(Path("b.sdc"), b.Build());
   const RunResult r = Sdcodec("inspect --json '" + Path("b.sdc") + "'");

@@ -8,6 +8,7 @@
 #include "decoder/dec_codebook.h"
 #include "format/asset_names.h"
 #include "format/checksum.h"
+#include "format/endian.h"
 #include "format/printable.h"
 #include "format/tensor_layout.h"
 #include "format/types.h"
@@ -29,8 +30,12 @@ bool AllZero(std::span<const uint8_t> bytes) {
 
 std::vector<uint64_t> ShapeOf(const fb::Tensor& t) {
   std::vector<uint64_t> shape;
-  if (t.shape())
-    for (uint64_t d : *t.shape()) shape.push_back(d);
+  if (const auto* dims = t.shape()) {
+    // The elements of a [ulong] need not be 8-aligned (spec §4.3 rule 7; the verifier does not check them),
+    // so they are read as bytes: an aligned load through FlatBuffers' accessor would be undefined behaviour.
+    const uint8_t* p = dims->Data();
+    for (uint32_t i = 0; i < dims->size(); ++i) shape.push_back(LoadLE64(p + 8 * size_t{i}));
+  }
   return shape;
 }
 

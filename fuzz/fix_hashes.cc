@@ -63,12 +63,16 @@ void FixSectionHashes(const std::vector<uint8_t>& file, Layout* l) {
   if (!m->sections()) return;
   const uint64_t data_start = kHeaderSize + l->header.manifest_stored_size;
   const uint64_t data_size = file.size() - data_start;
+  // Read everything first, write after: in a hostile manifest tables may overlap, so one section's hash
+  // field can be another's offset, or the uoffset to the next table.
   auto* sections = m->mutable_sections();
+  std::vector<std::pair<fb::Section*, uint64_t>> hashes;
   for (uint32_t i = 0; i < sections->size(); ++i) {
     fb::Section* s = sections->GetMutableObject(i);
     if (s->offset() > data_size || s->stored_size() > data_size - s->offset()) continue;
-    s->mutate_xxh64(Xxh64(std::span<const uint8_t>(file).subspan(data_start + s->offset(), s->stored_size())));
+    hashes.push_back({s, Xxh64(std::span<const uint8_t>(file).subspan(data_start + s->offset(), s->stored_size()))});
   }
+  for (const auto& [s, h] : hashes) s->mutate_xxh64(h);
 }
 
 bool FixTensorHashes(const std::vector<uint8_t>& file, Layout* l) {
@@ -79,12 +83,13 @@ bool FixTensorHashes(const std::vector<uint8_t>& file, Layout* l) {
   Container c;
   if (!Container::Open(file, limits, &c).ok() || !c.manifest().tensors()) return false;
   fb::Manifest* m = fb::GetMutableManifest(l->manifest.data());
-  bool changed = false;
+  std::vector<std::pair<fb::Tensor*, uint64_t>> hashes;  // all read before any is written (see above)
   for (uint32_t i = 0; i < c.manifest().tensors()->size(); ++i) {
     std::vector<uint8_t> out;
-    if (!ReconstructUnchecked(c, i, &out).ok()) continue;
-    changed |= m->mutable_tensors()->GetMutableObject(i)->mutate_xxh64(Xxh64(out));
+    if (ReconstructUnchecked(c, i, &out).ok()) hashes.push_back({m->mutable_tensors()->GetMutableObject(i), Xxh64(out)});
   }
+  bool changed = false;
+  for (const auto& [t, h] : hashes) changed |= t->mutate_xxh64(h);
   return changed;
 }
 
@@ -111,7 +116,13 @@ void FixHashes(std::vector<uint8_t>* file) {
 bool Unpack(const std::vector<uint8_t>& file, fb::ManifestT* manifest, std::vector<uint8_t>* data, bool* zstd) {
   Layout l;
   if (!Load(file, &l) || !Verified(l.manifest)) return false;
-  fb::GetManifest(l.manifest.data())->UnPackTo(manifest);
+  // The object API reads a shape's [ulong] elements with aligned loads, and a valid manifest may hold them
+  // 4-aligned (spec §4.3): such files are left to the byte-level mutations.
+  const fb::Manifest* m = fb::GetManifest(l.manifest.data());
+  if (m->tensors())
+    for (const fb::Tensor* t : *m->tensors())
+      if (t->shape() && reinterpret_cast<uintptr_t>(t->shape()->Data()) % 8 != 0) return false;
+  m->UnPackTo(manifest);
   data->assign(file.begin() + kHeaderSize + l.header.manifest_stored_size, file.end());
   *zstd = l.header.manifest_codec == ManifestCodec::kZstd;
   return true;

@@ -17,8 +17,9 @@ namespace sdc::fuzz {
 // a file too broken to parse keeps its bytes (with the header hash fixed when the header parses).
 void FixHashes(std::vector<uint8_t>* file);
 
-// The manifest of a file whose header parses and whose manifest passes the FlatBuffers verifier, unpacked
-// (the structure-aware mutator edits it), and the data area after it. False otherwise.
+// The manifest of a file whose header parses and whose manifest passes the FlatBuffers verifier (with its
+// shapes 8-aligned, as the object API needs), unpacked (the structure-aware mutator edits it), and the data
+// area after it. False otherwise.
 bool Unpack(const std::vector<uint8_t>& file, fb::ManifestT* manifest, std::vector<uint8_t>* data, bool* zstd);
 // Packs the manifest (zstd-compressed when `zstd`), writes the header and appends the data area; the
 // hashes are left to FixHashes.
