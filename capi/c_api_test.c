@@ -13,18 +13,20 @@ int main(void) {
   enum { R = 64, C = 48 };
   static float w[R * C];
   static int64_t ids[5] = {3, 1, 4, 1, 5};
+  static float temperature = 0.7f; /* a 0-d tensor: the manifest then has no shape vector at all */
   for (int i = 0; i < R * C; ++i) w[i] = (float)sin(i * 0.37) * 0.05f;
   const uint64_t wshape[2] = {R, C}, ishape[1] = {5};
-  sdc_tensor_in in[2] = {{"layers.0.mlp.w", "F32", 2, wshape, w, sizeof w},
-                         {"ids", "I64", 1, ishape, ids, sizeof ids}};
+  sdc_tensor_in in[3] = {{"layers.0.mlp.w", "F32", 2, wshape, w, sizeof w},
+                         {"ids", "I64", 1, ishape, ids, sizeof ids},
+                         {"temperature", "F32", 0, NULL, &temperature, sizeof temperature}};
   uint8_t* file = NULL;
   size_t size = 0;
-  CHECK(sdc_encode(in, 2, NULL, 0, "{\"bits\": 5, \"min_numel\": 0}", &file, &size) == SDC_OK);
+  CHECK(sdc_encode(in, 3, NULL, 0, "{\"bits\": 5, \"min_numel\": 0}", &file, &size) == SDC_OK);
   CHECK(file != NULL && size > 40);
 
   sdc_decoder* d = NULL;
   CHECK(sdc_decoder_open(file, size, NULL, &d) == SDC_OK);
-  CHECK(sdc_decoder_tensor_count(d) == 2);
+  CHECK(sdc_decoder_tensor_count(d) == 3);
   sdc_tensor_info info;
   CHECK(sdc_decoder_tensor_info(d, 0, &info) == SDC_OK);
   CHECK(strcmp(info.name, "layers.0.mlp.w") == 0 && strcmp(info.dtype, "F32") == 0 && info.rank == 2);
@@ -39,7 +41,12 @@ int main(void) {
   CHECK(memcmp(ids, ids_back, sizeof ids) == 0); /* integers are stored losslessly */
   CHECK(sdc_decoder_decode_tensor(d, 1, ids_back, 3) == SDC_E_INVALID_ARGUMENT);
   CHECK(strstr(sdc_last_error(), "bytes") != NULL);
-  CHECK(sdc_decoder_tensor_info(d, 2, &info) == SDC_E_INVALID_ARGUMENT);
+  CHECK(sdc_decoder_tensor_info(d, 2, &info) == SDC_OK); /* crashed before: the absent shape was dereferenced */
+  CHECK(info.rank == 0 && info.nbytes == sizeof temperature);
+  float temperature_back = 0;
+  CHECK(sdc_decoder_decode_tensor(d, 2, &temperature_back, sizeof temperature_back) == SDC_OK);
+  CHECK(temperature_back == temperature);
+  CHECK(sdc_decoder_tensor_info(d, 3, &info) == SDC_E_INVALID_ARGUMENT);
   CHECK(sdc_decoder_verify(d) == SDC_OK);
   char* json = NULL;
   CHECK(sdc_decoder_inspect_json(d, &json) == SDC_OK);

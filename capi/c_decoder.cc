@@ -86,7 +86,10 @@ void sdc_free(void* p) { std::free(p); }
 int sdc_decoder_open(const uint8_t* data, size_t size, const sdc_limits* limits, sdc_decoder** out) {
   if (!out || (!data && size)) return Report(sdc::Error(sdc::StatusCode::kInvalidArgument, "null argument"));
   std::unique_ptr<sdc::Decoder> d;
-  if (int rc = Report(sdc::Decoder::Open(std::vector<uint8_t>(data, data + size), sdc::capi::LimitsOf(limits), &d)))
+  // The copy of the caller's bytes is inside Guarded too: no exception may cross the C boundary.
+  if (int rc = Report(sdc::Guarded([&] {
+        return sdc::Decoder::Open(std::vector<uint8_t>(data, data + size), sdc::capi::LimitsOf(limits), &d);
+      })))
     return rc;
   return sdc::capi::Wrap(std::move(d), out);
 }
@@ -112,9 +115,10 @@ int sdc_decoder_tensor_info(const sdc_decoder* d, uint32_t index, sdc_tensor_inf
   out->name = t.name()->c_str();
   out->dtype = sdc::DTypeName(static_cast<sdc::DType>(t.dtype()));
   out->role = sdc::RoleName(static_cast<sdc::Role>(t.role()));
-  out->rank = t.shape()->size();
+  const std::vector<uint64_t> shape = sdc::ShapeOf(t);  // absent for a 0-d tensor; elements maybe unaligned
+  out->rank = static_cast<uint32_t>(shape.size());
   uint64_t n = sdc::DTypeSize(static_cast<sdc::DType>(t.dtype()));
-  for (uint32_t i = 0; i < out->rank; ++i) out->shape[i] = t.shape()->Get(i), n *= out->shape[i];
+  for (uint32_t i = 0; i < out->rank; ++i) out->shape[i] = shape[i], n *= out->shape[i];
   out->nbytes = n;  // open-time validation bounded every shape product by the limits
   return SDC_OK;
 }
@@ -154,7 +158,12 @@ int sdc_decoder_verify(const sdc_decoder* d) {
 
 int sdc_decoder_inspect_json(const sdc_decoder* d, char** out) {
   if (!d || !out) return Report(sdc::Error(sdc::StatusCode::kInvalidArgument, "null argument"));
-  const std::string s = sdc::InspectJson(d->d->container()).dump();
+  std::string s;
+  if (int rc = Report(sdc::Guarded([&] {
+        s = sdc::DumpJson(sdc::InspectJson(d->d->container()));
+        return sdc::Status::Ok();
+      })))
+    return rc;
   *out = static_cast<char*>(std::malloc(s.size() + 1));
   if (!*out) return Report(sdc::Error(sdc::StatusCode::kInternal, "out of memory"));
   std::memcpy(*out, s.c_str(), s.size() + 1);

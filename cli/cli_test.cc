@@ -1,12 +1,16 @@
 // cli/: the built `sdcodec` binary, run as a user would. Success paths exit 0 and produce files the library
 // agrees with; every failure exits non-zero with exactly one line on stderr; the input is never overwritten.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <xxhash.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -15,6 +19,7 @@
 #include "decoder/decoder.h"
 #include "encoder/enc_options.h"
 #include "format/file_io.h"
+#include "format/rans_codec.h"
 #include "format/safetensors.h"
 #include "tests/sdc_test_builder.h"
 #include "tests/test_util.h"
@@ -62,10 +67,12 @@ class Cli : public ::testing::Test {
   std::string Path(const std::string& name) const { return dir_ + "/" + name; }
 
   // Runs `sdcodec ARGS` (arguments already shell-quoted where needed), capturing both streams.
-  RunResult Sdcodec(const std::string& args) const {
+  // `prefix`: shell commands to run first in the same shell (a ulimit).
+  RunResult Sdcodec(const std::string& args, const std::string& prefix = "") const {
     RunResult r;
     const std::string out = Path(".stdout"), err = Path(".stderr");
-    const std::string cmd = std::string("'") + SDCODEC_BIN + "' " + args + " >'" + out + "' 2>'" + err + "' </dev/null";
+    const std::string cmd =
+        prefix + "'" + SDCODEC_BIN + "' " + args + " >'" + out + "' 2>'" + err + "' </dev/null";
     const int status = std::system(cmd.c_str());
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     r.out = Slurp(out);
@@ -269,6 +276,190 @@ TEST_F(Cli, DecodeOfANonUtf8NameFailsCleanly) {
   ExpectOneLineFailure("decode '" + Path("latin1.sdc") + "' -o '" + Path("latin1.safetensors") + "'", "UTF-8");
   EXPECT_FALSE(fs::exists(Path("latin1.safetensors")));
 }
+
+// Everything in `dir` (relative names, sorted), to show that a refused command changed nothing.
+std::vector<std::string> Listing(const std::string& dir) {
+  std::vector<std::string> names;
+  if (!fs::exists(dir)) return names;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    const std::string n = fs::relative(e.path(), dir).string();
+    if (n[0] != '.' || n.rfind(".sdcodec-tmp-", 0) == 0) names.push_back(n);  // .stdout/.stderr are ours
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// decode is all or nothing (issue 14, findings 2, 3 and 8): an asset named like the output or the input, an
+// output that is a FIFO, or any failure after some outputs were written leaves every destination as it was
+// (an existing output untouched, no asset written, no temporary file, no assets directory made).
+TEST_F(Cli, DecodeIsAllOrNothing) {
+  const std::string model = "'" + Path("model.safetensors") + "'";
+  WriteBytes(Path("tok.json"), std::vector<uint8_t>{'{', '}'});
+  ASSERT_EQ(Sdcodec("encode " + model + " -o '" + Path("m.sdc") + "' -q --asset model.safetensors='" +
+                    Path("tok.json") + "' --asset m.sdc='" + Path("tok.json") + "'").code, 0);
+  fs::create_directory(Path("out"));
+  WriteBytes(Path("out/model.safetensors"), std::vector<uint8_t>{'o', 'l', 'd'});
+  const std::vector<uint8_t> input = Bytes(Path("m.sdc"));
+  std::vector<std::string> before = Listing(dir_);
+  // The tokenizer beside the model, named like it: refused before anything is written.
+  ExpectOneLineFailure("decode '" + Path("m.sdc") + "' -o '" + Path("out/model.safetensors") + "' --assets-dir '" +
+                           Path("out") + "'",
+                       "same file");
+  EXPECT_EQ(Bytes(Path("out/model.safetensors")), (std::vector<uint8_t>{'o', 'l', 'd'}));
+  EXPECT_EQ(Listing(dir_), before);
+  // An asset named like the input, unpacked beside it.
+  ExpectOneLineFailure("decode '" + Path("m.sdc") + "' -o '" + Path("x.safetensors") + "' --assets-dir '" + dir_ + "'",
+                       "refusing to overwrite the input");
+  EXPECT_EQ(Bytes(Path("m.sdc")), input);
+  EXPECT_EQ(Listing(dir_), before);
+  // A FIFO (or a device node) would be replaced by a regular file.
+  ASSERT_EQ(mkfifo(Path("fifo").c_str(), 0644), 0);
+  before = Listing(dir_);
+  ExpectOneLineFailure("decode '" + Path("m.sdc") + "' -o '" + Path("fifo") + "'", "not a regular file");
+  EXPECT_TRUE(fs::is_fifo(Path("fifo")));
+  // A failure after the tensors were written (the last asset's hash): nothing is left anywhere.
+  const std::vector<uint8_t> bad = test::Rewrite(input, [](test::FileParts& p) { p.manifest.sections.back()->xxh64 ^= 1; });
+  WriteBytes(Path("bad.sdc"), bad);
+  before = Listing(dir_);
+  ExpectOneLineFailure("decode '" + Path("bad.sdc") + "' -o '" + Path("out/model.safetensors") + "' --assets-dir '" +
+                           Path("new-assets") + "'",
+                       "checksum mismatch");
+  EXPECT_EQ(Bytes(Path("out/model.safetensors")), (std::vector<uint8_t>{'o', 'l', 'd'}));
+  EXPECT_EQ(Listing(dir_), before);
+  // And the same decode of the good file writes all of it.
+  ASSERT_EQ(Sdcodec("decode '" + Path("m.sdc") + "' -o '" + Path("out/model.safetensors") + "' --assets-dir '" +
+                    Path("new-assets") + "'").code,
+            0);
+  EXPECT_EQ(Bytes(Path("new-assets/model.safetensors")), (std::vector<uint8_t>{'{', '}'}));
+  EXPECT_EQ(Bytes(Path("new-assets/m.sdc")), (std::vector<uint8_t>{'{', '}'}));
+  SafetensorsFile decoded;
+  const std::vector<uint8_t> out = Bytes(Path("out/model.safetensors"));
+  EXPECT_TRUE(ParseSafetensors(out, &decoded).ok());
+}
+
+// Asset names are a format rule (spec §6): encode refuses what decode would refuse, and writes nothing.
+TEST_F(Cli, EncodeRefusesAssetNamesThatAreNotFileNames) {
+  WriteBytes(Path("tok.json"), std::vector<uint8_t>{'{', '}'});
+  for (const char* name : {"../../x", "..", ".", "a/b", "a\\b"}) {
+    ExpectOneLineFailure("encode '" + Path("model.safetensors") + "' -o '" + Path("x.sdc") + "' -q --asset '" + name +
+                             "=" + Path("tok.json") + "'",
+                         "asset name");
+    EXPECT_FALSE(fs::exists(Path("x.sdc"))) << name;
+  }
+}
+
+// Non-UTF-8 and control characters in names (finding 1 and 10): inspect and compare print them escaped
+// (no raw ESC reaches the terminal), --json keeps them lossless in *_hex keys and never aborts, and so do
+// error messages.
+TEST_F(Cli, HostileNamesArePrintedEscaped) {
+  test::FileBuilder b;
+  b.AddRawTensor("w\xff", DType::kU8, {2}, std::vector<uint8_t>{1, 2});
+  b.AddRawTensor("\x1b[31mred", DType::kU8, {1}, std::vector<uint8_t>{3});
+  b.AddAsset("t\xfe", std::vector<uint8_t>{4});
+  b.manifest().encoder = "enc\x9b\xff";
+  const std::string f = Path("names.sdc");
+  WriteBytes(f, b.Build());
+  RunResult r = Sdcodec("inspect '" + f + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("w\\xff"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\\x1b[31mred"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find('\x1b'), std::string::npos) << "a raw ESC reached the terminal";
+  r = Sdcodec("inspect --json '" + f + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_EQ(j["tensors"][0]["name"], "w\xef\xbf\xbd");
+  EXPECT_EQ(j["tensors"][0]["name_hex"], "77ff");
+  EXPECT_FALSE(j["tensors"][1].contains("name_hex")) << "valid UTF-8 (control characters are JSON-escaped)";
+  EXPECT_EQ(j["tensors"][1]["name"], "\x1b[31mred");
+  EXPECT_EQ(j["assets"][0]["name_hex"], "74fe");
+  EXPECT_EQ(j["encoder_hex"], "656e639bff");
+  EXPECT_EQ(j["sections"][0]["owner_hex"], "77ff");
+  r = Sdcodec("compare --json '" + f + "' '" + f + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json c = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(c.is_discarded()) << r.out;
+  EXPECT_EQ(c["tensors"][0]["name_hex"], "77ff");
+  EXPECT_EQ(c["files"][0]["encoder_hex"], "656e639bff");
+  r = Sdcodec("compare '" + f + "' '" + f + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.find('\x1b'), std::string::npos);
+  ASSERT_EQ(Sdcodec("inspect '" + f + "' --html '" + Path("names.html") + "'").code, 0);
+  // An error message naming a tensor: escaped too.
+  WriteBytes(Path("bad.sdc"), test::Rewrite(Bytes(f), [](test::FileParts& p) { p.manifest.tensors[1]->xxh64 ^= 1; }));
+  r = Sdcodec("verify '" + Path("bad.sdc") + "'");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("tensor '\\x1b[31mred'"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find('\x1b'), std::string::npos);
+}
+
+// A budget of 2^63 or more: inspect reports the exact bytes left (finding 10), which is itself above 2^63
+// here (a signed 64-bit difference made it negative).
+TEST_F(Cli, InspectBudgetAbove2To63) {
+  test::FileBuilder b;
+  b.AddRawTensor("w", DType::kU8, {2}, std::vector<uint8_t>{1, 2});
+  const uint64_t budget = ~uint64_t{0} - 5;
+  b.manifest().budget_bytes = budget;
+  WriteBytes(Path("b.sdc"), b.Build());
+  const RunResult r = Sdcodec("inspect --json '" + Path("b.sdc") + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["budget"]["left"].get<uint64_t>(), budget - fs::file_size(Path("b.sdc")));
+  const RunResult t = Sdcodec("inspect '" + Path("b.sdc") + "'");
+  EXPECT_NE(t.out.find("left " + std::to_string(budget - fs::file_size(Path("b.sdc")))), std::string::npos) << t.out;
+}
+
+// decode checks the banks no tensor uses, as verify does, before it says every hash matches (finding 9).
+TEST_F(Cli, DecodeChecksUnusedBanks) {
+  test::FileBuilder b;
+  b.AddRawTensor("w", DType::kU8, {2}, std::vector<uint8_t>{1, 2});
+  b.AddBankValues(std::vector<float>{0, 1, std::numeric_limits<float>::quiet_NaN(), 3}, 2, 2, DType::kF32);
+  WriteBytes(Path("bank.sdc"), b.Build());
+  ExpectOneLineFailure("verify '" + Path("bank.sdc") + "'", "bank 0");
+  ExpectOneLineFailure("decode '" + Path("bank.sdc") + "' -o '" + Path("bank.safetensors") + "'", "bank 0");
+  EXPECT_FALSE(fs::exists(Path("bank.safetensors")));
+}
+
+#ifndef SDC_SANITIZED  // ASan reserves terabytes of address space: an address-space cap would stop it
+// A valid file of a few hundred bytes holding a 4 GiB tensor (a one-symbol rANS stream: "4 GiB of 7s"),
+// decoded under a 1 GiB address-space cap: the allocation fails, and that is one line and exit 1, not an
+// escaped std::bad_alloc (finding 6).
+TEST_F(Cli, OutOfMemoryIsAStatus) {
+  const uint64_t n = uint64_t{4} << 30;
+  const std::vector<uint8_t> stream = {0x00, 0x00, 0x0E, 0x00};  // P = 0; S - 1 = 0; symbol 7 (spec §5.1)
+  std::vector<uint8_t> three;
+  ASSERT_TRUE(RansDecodeExact(stream, 1, 3, &three).ok());
+  ASSERT_EQ(three, (std::vector<uint8_t>{7, 7, 7}));
+  XXH64_state_t* h = XXH64_createState();
+  XXH64_reset(h, 0);
+  const std::vector<uint8_t> chunk(1 << 20, 7);
+  for (uint64_t done = 0; done < n; done += chunk.size()) XXH64_update(h, chunk.data(), chunk.size());
+  const uint64_t hash = XXH64_digest(h);
+  XXH64_freeState(h);
+  test::FileBuilder b;
+  b.AddRawTensor("big", DType::kU8, {1}, std::vector<uint8_t>{7});
+  WriteBytes(Path("big.sdc"), test::Rewrite(b.Build(), [&](test::FileParts& p) {
+               p.manifest.tensors[0]->shape = {n};
+               p.manifest.tensors[0]->xxh64 = hash;
+               p.data = stream;
+               fb::SectionT& s = *p.manifest.sections[0];
+               s.codec = fb::Codec::Rans8;
+               s.stored_size = stream.size();
+               s.raw_size = n;
+               s.xxh64 = test::Hash(stream);
+             }));
+  EXPECT_EQ(Sdcodec("inspect '" + Path("big.sdc") + "'").code, 0) << "a valid file";
+  for (const std::string& args : {"verify '" + Path("big.sdc") + "'",
+                                 "decode '" + Path("big.sdc") + "' -o '" + Path("big.safetensors") + "'"}) {
+    const RunResult r = Sdcodec(args, "ulimit -v 1048576; ");
+    EXPECT_EQ(r.code, 1) << args << ": " << r.err;
+    EXPECT_EQ(r.err_lines(), 1) << args << ": " << r.err;
+    EXPECT_NE(r.err.find("limit exceeded"), std::string::npos) << args << ": " << r.err;
+    EXPECT_NE(r.err.find("out of memory"), std::string::npos) << args << ": " << r.err;
+  }
+  EXPECT_FALSE(fs::exists(Path("big.safetensors")));
+}
+#endif
 
 // A safetensors file may name a tensor "" (any JSON key is allowed). Encoding it either fails with one
 // line or writes a file that verifies; it must not write an artifact that sdcodec itself refuses.

@@ -24,7 +24,7 @@ int RunCompare(const CompareArgs& a) {
   }
   const nlohmann::ordered_json j = CompareJson(reports);
   if (a.json)
-    std::printf("%s\n", j.dump(2).c_str());
+    std::printf("%s\n", DumpJson(j, 2).c_str());
   else
     std::printf("%s", CompareText(j).c_str());
   return 0;

@@ -4,6 +4,7 @@
 #include "cli/limit_options.h"
 #include "decoder/decoder.h"
 #include "format/file_io.h"
+#include "format/printable.h"
 #include "report/report.h"
 #include "report/report_html.h"
 
@@ -29,20 +30,22 @@ void AddInspect(CLI::App& app, Run* run) {
     *run = [a] {
       // Structure is validated on open; payload hashes are verify's job.
       std::unique_ptr<Decoder> d;
-      if (Status s = Decoder::OpenFile(a->input, a->limits, &d); !s.ok()) return Fail(s.WithContext(a->input));
-      nlohmann::ordered_json j = InspectJson(d->container());
+      if (Status s = Decoder::OpenFile(a->input, a->limits, &d); !s.ok()) return Fail(s.WithContext(Printable(a->input)));
+      const InspectReport report(d->container());
       if (!a->html.empty()) {
-        const std::string page = InspectHtml(j, a->input);
+        const std::string page = InspectHtml(report.ToJson(), a->input);
         const std::vector<std::string> inputs{a->input};
         if (Status s = WriteFileAtomic(a->html, std::span(reinterpret_cast<const uint8_t*>(page.data()), page.size()),
                                        inputs);
             !s.ok())
           return Fail(s);
       }
+      // Written entry by entry: a file of a million tensors never becomes one JSON tree in memory.
+      const auto out = [](std::string_view s) { std::fwrite(s.data(), 1, s.size(), stdout); };
       if (a->json)
-        std::printf("%s\n", j.dump(2).c_str());
+        report.WriteJson(out);
       else
-        std::printf("%s", InspectText(j).c_str());
+        report.WriteText(out);
       return 0;
     };
   });

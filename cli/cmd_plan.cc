@@ -65,7 +65,7 @@ int RunPlan(PlanArgs a) {
     plans.push_back(std::move(p));
   }
   if (a.json)
-    std::printf("%s\n", nlohmann::ordered_json(plans).dump(2).c_str());
+    std::printf("%s\n", DumpJson(nlohmann::ordered_json(plans), 2).c_str());
   else
     std::printf("%s", PlanText(plans).c_str());
   return 0;

@@ -2,11 +2,13 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "format/printable.h"
 
 namespace sdc::cli {
 
 int Fail(const Status& status) {
-  std::fprintf(stderr, "sdcodec: %s\n", status.ToString().c_str());
+  // Names in messages are escaped where they are built; this pass catches any control byte left.
+  std::fprintf(stderr, "sdcodec: %s\n", Printable(status.ToString(), /*escape_backslash=*/false).c_str());
   return 1;
 }
 
@@ -35,5 +37,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "sdcodec: %s (see sdcodec --help)\n", e.what());
     return 2;
   }
-  return run ? run() : 2;
+  if (!run) return 2;
+  int code = 1;
+  // Nothing a subcommand throws (an allocation failure, say) may end the process without its one line.
+  if (sdc::Status s = sdc::Guarded([&] { code = run(); return sdc::Status::Ok(); }); !s.ok()) return sdc::cli::Fail(s);
+  return code;
 }

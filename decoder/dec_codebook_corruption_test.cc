@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "decoder/decoder.h"
+#include "encoder/enc_rans.h"
 #include "format/endian.h"
-#include "format/rans_codec.h"
 #include "tests/sdc_test_builder.h"
 #include "tests/test_util.h"
 

@@ -6,7 +6,10 @@
 #include <cmath>
 
 #include "decoder/dec_codebook.h"
+#include "format/asset_names.h"
 #include "format/checksum.h"
+#include "format/endian.h"
+#include "format/printable.h"
 #include "format/tensor_layout.h"
 #include "format/types.h"
 #include "format/rans_codec.h"
@@ -27,8 +30,12 @@ bool AllZero(std::span<const uint8_t> bytes) {
 
 std::vector<uint64_t> ShapeOf(const fb::Tensor& t) {
   std::vector<uint64_t> shape;
-  if (t.shape())
-    for (uint64_t d : *t.shape()) shape.push_back(d);
+  if (const auto* dims = t.shape()) {
+    // The elements of a [ulong] need not be 8-aligned (spec §4.3 rule 7; the verifier does not check them),
+    // so they are read as bytes: an aligned load through FlatBuffers' accessor would be undefined behaviour.
+    const uint8_t* p = dims->Data();
+    for (uint32_t i = 0; i < dims->size(); ++i) shape.push_back(LoadLE64(p + 8 * size_t{i}));
+  }
   return shape;
 }
 
@@ -60,6 +67,10 @@ const char* RepresentationName(fb::Representation rep) {
 }
 
 Status Container::Open(std::span<const uint8_t> file, const DecodeLimits& limits, Container* out) {
+  return Guarded([&] { return OpenUnguarded(file, limits, out); });
+}
+
+Status Container::OpenUnguarded(std::span<const uint8_t> file, const DecodeLimits& limits, Container* out) {
   Container c;
   c.file_ = file;
   c.limits_ = limits;
@@ -289,7 +300,7 @@ Status Container::CheckReferences() {
     std::string who = "tensor " + std::to_string(i);
     SDC_CHECK(!name.empty() && name.size() <= limits_.max_name_bytes, StatusCode::kCorrupt,
               who + ": name empty or longer than " + std::to_string(limits_.max_name_bytes) + " bytes");
-    who = "tensor '" + std::string(name) + "'";
+    who = "tensor '" + Printable(name) + "'";
     SDC_CHECK(names.insert(name).second, StatusCode::kCorrupt, who + ": duplicate name");
     SDC_CHECK(IsValidDType(static_cast<uint8_t>(t.dtype())), StatusCode::kUnsupported, who + ": unknown dtype");
     SDC_CHECK(IsValidRole(static_cast<uint8_t>(t.role())), StatusCode::kUnsupported, who + ": unknown role");
@@ -331,9 +342,12 @@ Status Container::CheckReferences() {
   for (uint32_t i = 0; i < na; ++i) {
     const fb::Asset& a = *assets->Get(i);
     std::string_view name(a.name()->c_str(), a.name()->size());
-    std::string who = "asset '" + std::string(name) + "'";
+    std::string who = "asset '" + Printable(name) + "'";
     SDC_CHECK(!name.empty() && name.size() <= limits_.max_name_bytes, StatusCode::kCorrupt,
               "asset " + std::to_string(i) + ": name empty or too long");
+    // Asset names become file names (decode --assets-dir): one safe path component (spec §6).
+    const std::string problem = AssetNameProblem(name);
+    SDC_CHECK(problem.empty(), StatusCode::kCorrupt, who + ": name " + problem);
     SDC_CHECK(asset_names.insert(name).second, StatusCode::kCorrupt, who + ": duplicate name");
     SDC_RETURN_IF_ERROR(refs.Claim(a.data(), fb::SectionKind::Asset, who));
     total += section(a.data()).raw_size();

@@ -42,6 +42,7 @@ class Container {
   Status ReadSection(uint32_t i, std::vector<uint8_t>* raw) const;
 
  private:
+  static Status OpenUnguarded(std::span<const uint8_t> file, const DecodeLimits& limits, Container* out);
   Status CheckSections();
   Status CheckReferences();
 

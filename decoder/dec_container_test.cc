@@ -300,6 +300,28 @@ std::vector<Corruption> Corruptions() {
          test::ReplaceSectionBytes(p, 0, scales);
        }),
        Stage::kVerify, SC::kCorrupt, "scale 1 is negative or not finite"},
+      // F. asset names are file names (spec §6): one safe path component (issue 14, finding 8)
+      {"asset name with a slash", EditParts([](FileParts& p) { p.manifest.assets[0]->name = "../x"; }), Stage::kOpen,
+       SC::kCorrupt, "asset '../x': name contains '/'"},
+      {"asset name '..'", EditParts([](FileParts& p) { p.manifest.assets[0]->name = ".."; }), Stage::kOpen,
+       SC::kCorrupt, "asset '..': name is a directory name"},
+      {"asset name of 256 bytes", EditParts([](FileParts& p) { p.manifest.assets[0]->name = std::string(256, 'a'); }),
+       Stage::kOpen, SC::kCorrupt, "name is 256 bytes, more than 255"},
+      {"asset name with an escape", EditParts([](FileParts& p) { p.manifest.assets[0]->name = "a\x1b[2J"; }),
+       Stage::kOpen, SC::kCorrupt, "asset 'a\\x1b[2J': name contains a control character"},
+      // names in messages are escaped (finding 10)
+      {"escape in a tensor name", EditParts([](FileParts& p) {
+         p.manifest.tensors[1]->name = "\x1b[2Jb";
+         p.manifest.tensors[1]->dtype = static_cast<fb::DType>(77);
+       }),
+       Stage::kOpen, SC::kUnsupported, "tensor '\\x1b[2Jb': unknown dtype"},
+      // zstd frames outside spec §5 (findings 4 and 5)
+      {"legacy zstd frame", EditParts([](FileParts& p) {
+         Bytes stored(test::SectionBytes(p, 4).begin(), test::SectionBytes(p, 4).end());
+         stored[0] = 0x27;  // magic 0xFD2FB527: zstd v0.7
+         test::ReplaceSectionBytes(p, 4, stored);
+       }, fb::Codec::Zstd),
+       Stage::kVerify, SC::kCorrupt, "legacy frames are not part of the format"},
       {"zstd section of the wrong declared size",
        EditParts([](FileParts& p) { p.manifest.sections[4]->raw_size += 1; }, fb::Codec::Zstd), Stage::kVerify,
        SC::kCorrupt, "section 4: zstd: decoded 40 bytes, declared 41"},

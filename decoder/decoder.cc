@@ -5,6 +5,7 @@
 #include "decoder/dec_scalar.h"
 #include "format/checksum.h"
 #include "format/file_io.h"
+#include "format/printable.h"
 
 namespace sdc {
 namespace {
@@ -80,11 +81,12 @@ Status ReconstructCodebookRep(const Container& c, const fb::Tensor& t, std::vect
                             *out);
 }
 
+std::string TensorWho(const fb::Tensor& t) { return "tensor '" + Printable(t.name()->string_view()) + "'"; }
+
 }  // namespace
 
-Status ReconstructTensor(const Container& c, uint32_t index, std::vector<uint8_t>* out) {
+Status ReconstructUnchecked(const Container& c, uint32_t index, std::vector<uint8_t>* out) {
   const fb::Tensor& t = *c.manifest().tensors()->Get(index);
-  const std::string who = "tensor '" + t.name()->str() + "'";
   Status s;
   switch (t.rep_type()) {
     case fb::Representation::RawRep: s = ReconstructRawRep(c, t, out); break;
@@ -92,24 +94,33 @@ Status ReconstructTensor(const Container& c, uint32_t index, std::vector<uint8_t
     case fb::Representation::CodebookRep: s = ReconstructCodebookRep(c, t, out); break;
     default: s = Error(StatusCode::kUnsupported, "unknown representation"); break;
   }
-  SDC_RETURN_IF_ERROR(s.WithContext(who));
+  return s.ok() ? s : s.WithContext(TensorWho(t));
+}
+
+Status ReconstructTensor(const Container& c, uint32_t index, std::vector<uint8_t>* out) {
+  SDC_RETURN_IF_ERROR(ReconstructUnchecked(c, index, out));
+  const fb::Tensor& t = *c.manifest().tensors()->Get(index);
   SDC_CHECK(Xxh64(*out) == t.xxh64(), StatusCode::kChecksumMismatch,
-            who + ": XXH64 of the reconstruction does not match");
+            TensorWho(t) + ": XXH64 of the reconstruction does not match");
   return Status::Ok();
 }
 
 Status Decoder::Open(std::vector<uint8_t> file, const DecodeLimits& limits, std::unique_ptr<Decoder>* out) {
-  std::unique_ptr<Decoder> d(new Decoder());
-  d->file_ = std::move(file);
-  SDC_RETURN_IF_ERROR(Container::Open(d->file_, limits, &d->container_));
-  *out = std::move(d);
-  return Status::Ok();
+  return Guarded([&] {
+    std::unique_ptr<Decoder> d(new Decoder());
+    d->file_ = std::move(file);
+    SDC_RETURN_IF_ERROR(Container::Open(d->file_, limits, &d->container_));
+    *out = std::move(d);
+    return Status::Ok();
+  });
 }
 
 Status Decoder::OpenFile(const std::string& path, const DecodeLimits& limits, std::unique_ptr<Decoder>* out) {
-  std::vector<uint8_t> file;
-  SDC_RETURN_IF_ERROR(ReadFile(path, &file));
-  return Open(std::move(file), limits, out);
+  return Guarded([&] {
+    std::vector<uint8_t> file;
+    SDC_RETURN_IF_ERROR(ReadFile(path, &file));
+    return Open(std::move(file), limits, out);
+  });
 }
 
 uint32_t Decoder::tensor_count() const {
@@ -124,57 +135,74 @@ uint32_t Decoder::asset_count() const {
 
 Status Decoder::DecodeTensor(uint32_t index, DecodedTensor* out) const {
   SDC_CHECK(index < tensor_count(), StatusCode::kInvalidArgument, "tensor index out of range");
-  const fb::Tensor& t = *container_.manifest().tensors()->Get(index);
-  DecodedTensor d;
-  d.name = t.name()->str();
-  d.dtype = static_cast<DType>(t.dtype());
-  d.shape = ShapeOf(t);
-  d.role = static_cast<Role>(t.role());
-  SDC_RETURN_IF_ERROR(ReconstructTensor(container_, index, &d.data));
-  *out = std::move(d);
-  return Status::Ok();
+  return Guarded([&] {
+    const fb::Tensor& t = *container_.manifest().tensors()->Get(index);
+    DecodedTensor d;
+    d.name = t.name()->str();
+    d.dtype = static_cast<DType>(t.dtype());
+    d.shape = ShapeOf(t);
+    d.role = static_cast<Role>(t.role());
+    SDC_RETURN_IF_ERROR(ReconstructTensor(container_, index, &d.data));
+    *out = std::move(d);
+    return Status::Ok();
+  });
 }
 
 Status Decoder::DecodeAsset(uint32_t index, DecodedAsset* out) const {
   SDC_CHECK(index < asset_count(), StatusCode::kInvalidArgument, "asset index out of range");
-  const fb::Asset& a = *container_.manifest().assets()->Get(index);
-  DecodedAsset d;
-  d.name = a.name()->str();
-  SDC_RETURN_IF_ERROR(container_.ReadSection(a.data(), &d.data).WithContext("asset '" + d.name + "'"));
-  *out = std::move(d);
-  return Status::Ok();
+  return Guarded([&] {
+    const fb::Asset& a = *container_.manifest().assets()->Get(index);
+    DecodedAsset d;
+    d.name = a.name()->str();
+    SDC_RETURN_IF_ERROR(
+        container_.ReadSection(a.data(), &d.data).WithContext("asset '" + Printable(d.name) + "'"));
+    *out = std::move(d);
+    return Status::Ok();
+  });
 }
 
 Status Decoder::DecodeAll(std::vector<DecodedTensor>* tensors, std::vector<DecodedAsset>* assets) const {
-  std::vector<DecodedTensor> ts(tensor_count());
-  for (uint32_t i = 0; i < ts.size(); ++i) SDC_RETURN_IF_ERROR(DecodeTensor(i, &ts[i]));
-  std::vector<DecodedAsset> as(asset_count());
-  for (uint32_t i = 0; i < as.size(); ++i) SDC_RETURN_IF_ERROR(DecodeAsset(i, &as[i]));
-  *tensors = std::move(ts);
-  *assets = std::move(as);
-  return Status::Ok();
+  return Guarded([&] {
+    std::vector<DecodedTensor> ts(tensor_count());
+    for (uint32_t i = 0; i < ts.size(); ++i) SDC_RETURN_IF_ERROR(DecodeTensor(i, &ts[i]));
+    std::vector<DecodedAsset> as(asset_count());
+    for (uint32_t i = 0; i < as.size(); ++i) SDC_RETURN_IF_ERROR(DecodeAsset(i, &as[i]));
+    *tensors = std::move(ts);
+    *assets = std::move(as);
+    return Status::Ok();
+  });
+}
+
+Status Decoder::VerifyBanks() const {
+  return Guarded([&] {
+    if (const auto* banks = container_.manifest().banks())
+      for (uint32_t i = 0; i < banks->size(); ++i) {
+        std::vector<uint8_t> raw;
+        std::vector<float> entries;
+        SDC_RETURN_IF_ERROR(container_.ReadSection(banks->Get(i)->data(), &raw));
+        SDC_RETURN_IF_ERROR(DecodeBankEntries(raw, static_cast<DType>(banks->Get(i)->entry_dtype()), &entries)
+                                .WithContext("bank " + std::to_string(i)));
+      }
+    return Status::Ok();
+  });
 }
 
 Status Decoder::Verify() const {
-  // Every section's hash first (banks no tensor uses included), then every tensor and asset in full.
-  for (uint32_t i = 0; i < container_.section_count(); ++i) SDC_RETURN_IF_ERROR(container_.VerifySectionChecksum(i));
-  if (const auto* banks = container_.manifest().banks())
-    for (uint32_t i = 0; i < banks->size(); ++i) {
-      std::vector<uint8_t> raw;
-      std::vector<float> entries;
-      SDC_RETURN_IF_ERROR(container_.ReadSection(banks->Get(i)->data(), &raw));
-      SDC_RETURN_IF_ERROR(DecodeBankEntries(raw, static_cast<DType>(banks->Get(i)->entry_dtype()), &entries)
-                              .WithContext("bank " + std::to_string(i)));
+  return Guarded([&] {
+    // Every section's hash first (banks no tensor uses included), then every tensor and asset in full.
+    for (uint32_t i = 0; i < container_.section_count(); ++i)
+      SDC_RETURN_IF_ERROR(container_.VerifySectionChecksum(i));
+    SDC_RETURN_IF_ERROR(VerifyBanks());
+    for (uint32_t i = 0; i < tensor_count(); ++i) {
+      DecodedTensor t;
+      SDC_RETURN_IF_ERROR(DecodeTensor(i, &t));
     }
-  for (uint32_t i = 0; i < tensor_count(); ++i) {
-    DecodedTensor t;
-    SDC_RETURN_IF_ERROR(DecodeTensor(i, &t));
-  }
-  for (uint32_t i = 0; i < asset_count(); ++i) {
-    DecodedAsset a;
-    SDC_RETURN_IF_ERROR(DecodeAsset(i, &a));
-  }
-  return Status::Ok();
+    for (uint32_t i = 0; i < asset_count(); ++i) {
+      DecodedAsset a;
+      SDC_RETURN_IF_ERROR(DecodeAsset(i, &a));
+    }
+    return Status::Ok();
+  });
 }
 
 }  // namespace sdc

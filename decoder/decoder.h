@@ -1,5 +1,6 @@
 // The decoder façade: open an .sdc file from memory or disk, reconstruct tensors bit-exactly, read assets,
-// or verify everything. Every failure is a Status naming the section, tensor or asset; nothing throws.
+// or verify everything. Every failure is a Status naming the section, tensor or asset; nothing throws (an
+// allocation failure is kLimitExceeded, format/status.h's Guarded).
 #pragma once
 
 #include <cstdint>
@@ -42,6 +43,9 @@ class Decoder {
   Status DecodeAsset(uint32_t index, DecodedAsset* out) const;
   // All tensors and assets, in manifest order.
   Status DecodeAll(std::vector<DecodedTensor>* tensors, std::vector<DecodedAsset>* assets) const;
+  // Every bank's section (hash) and entries (finite), used by a tensor or not. DecodeTensor checks the banks
+  // a tensor uses; `sdcodec decode` calls this too, so that it has checked every section when it succeeds.
+  Status VerifyBanks() const;
   // Every check decoding makes, keeping nothing: each tensor is dropped once its hash is confirmed.
   Status Verify() const;
 
@@ -53,5 +57,8 @@ class Decoder {
 
 // Reconstructs tensor `index` of a validated container into its output bytes and checks the tensor hash.
 Status ReconstructTensor(const Container& c, uint32_t index, std::vector<uint8_t>* out);
+// The same without the tensor-hash check (spec §9 step 24): what the tensor's sections say. The fuzzers'
+// hash-fixing mutator uses it to give a mutated file the tensor hashes that make it valid.
+Status ReconstructUnchecked(const Container& c, uint32_t index, std::vector<uint8_t>* out);
 
 }  // namespace sdc

@@ -300,6 +300,62 @@ TEST(Decoder, Assets) {
   EXPECT_TRUE(a.data.empty());
 }
 
+// A bank no tensor uses is checked by Verify and by VerifyBanks (which `sdcodec decode` calls, so that
+// "every hash matches" is true), not by DecodeAll, which reads the banks its tensors use (finding 9).
+TEST(Decoder, UnusedBanksAreCheckedByVerifyBanks) {
+  for (bool bad_hash : {false, true}) {
+    FileBuilder b;
+    b.AddRawTensor("r", DType::kU8, {1}, std::vector<uint8_t>{1});
+    const float entry = bad_hash ? 2.0f : std::numeric_limits<float>::quiet_NaN();
+    b.AddBankValues(std::vector<float>{0, 1, entry, 3}, 2, 2, DType::kF32);
+    std::vector<uint8_t> file = b.Build();
+    if (bad_hash)
+      file = test::Rewrite(file, [](test::FileParts& p) { p.manifest.sections[1]->xxh64 ^= 1; });
+    std::unique_ptr<Decoder> d;
+    ASSERT_TRUE(OpenBytes(file, &d).ok());
+    std::vector<DecodedTensor> tensors;
+    std::vector<DecodedAsset> assets;
+    EXPECT_TRUE(d->DecodeAll(&tensors, &assets).ok());
+    const StatusCode want = bad_hash ? StatusCode::kChecksumMismatch : StatusCode::kCorrupt;
+    const Status banks = d->VerifyBanks();
+    EXPECT_EQ(banks.code(), want) << banks.ToString();
+    EXPECT_EQ(d->Verify().code(), want);
+  }
+}
+
+// A shape whose [ulong] elements are only 4-aligned is valid (spec §4.3 rule 7: the verifier does not check
+// them) and decodes like any other; reading them with an aligned load would be undefined behaviour, which
+// the sanitizer build of this test catches (found by fuzz_container).
+TEST(Decoder, UnalignedShapeElements) {
+  FileBuilder b;
+  const std::vector<uint8_t> bytes = {1, 2, 3, 4, 5, 6};
+  b.AddRawTensor("r", DType::kU8, {2, 3}, bytes);
+  const std::vector<uint8_t> file = b.Build();
+  test::FileParts parts = test::Split(file);
+  std::vector<uint8_t> m(file.begin() + kHeaderSize, file.begin() + kHeaderSize + parts.header.manifest_stored_size);
+  ASSERT_EQ(parts.header.manifest_codec, ManifestCodec::kRaw);
+  // Copy the shape vector to the end of the manifest, its elements at 4 mod 8, and point the tensor at it.
+  const uint8_t* base = m.data();
+  const auto* t = reinterpret_cast<const uint8_t*>(fb::GetManifest(base)->tensors()->Get(0));
+  const uint8_t* vtable = t - static_cast<int32_t>(LoadLE32(t));
+  const size_t field = static_cast<size_t>(t - base) + LoadLE16(vtable + 4 + 2 * 1);  // field id 1: shape
+  m.resize((m.size() + 7) / 8 * 8);
+  const size_t vec = m.size();
+  m.resize(vec + 4 + 16);
+  StoreLE32(m.data() + vec, 2);
+  StoreLE64(m.data() + vec + 4, 2);
+  StoreLE64(m.data() + vec + 12, 3);
+  StoreLE32(m.data() + field, static_cast<uint32_t>(vec - field));
+  std::unique_ptr<Decoder> d;
+  const Status s = OpenBytes(test::JoinManifestBytes(m, parts.data), &d);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_NE(reinterpret_cast<uintptr_t>(d->container().manifest().tensors()->Get(0)->shape()->Data()) % 8, 0u);
+  DecodedTensor out;
+  ASSERT_TRUE(d->DecodeTensor(0, &out).ok());
+  EXPECT_EQ(out.shape, (std::vector<uint64_t>{2, 3}));
+  EXPECT_EQ(out.data, bytes);
+}
+
 // Out-of-range indices are caller errors, and a missing file is an i/o error.
 TEST(Decoder, ApiErrors) {
   FileBuilder b;

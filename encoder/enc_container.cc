@@ -1,9 +1,12 @@
 #include "encoder/enc_container.h"
 
+#include "encoder/enc_rans.h"
+#include "encoder/enc_zstd.h"
+
+#include "format/asset_names.h"
 #include "format/checksum.h"
 #include "format/header.h"
-#include "format/rans_codec.h"
-#include "format/zstd_codec.h"
+#include "format/printable.h"
 
 namespace sdc {
 
@@ -68,6 +71,11 @@ Status ContainerBuilder::Finish(std::vector<uint8_t>* file) {
   const uint64_t align = manifest_.alignment > 1 ? manifest_.alignment : 1;
   SDC_CHECK((align & (align - 1)) == 0 && align <= 4096, StatusCode::kInvalidArgument,
             "alignment must be a power of two up to 4096");
+  // Never write a file our own decoder refuses: asset names are a format rule (spec §6).
+  for (const auto& a : manifest_.assets)
+    if (const std::string problem = AssetNameProblem(a->name); !problem.empty())
+      return Error(StatusCode::kInvalidArgument, "asset name '" + Printable(a->name) + "' " + problem +
+                                                     " (an asset name must be one file name)");
   auto serialize = [&](uint64_t data_start, flatbuffers::FlatBufferBuilder* fbb) {
     manifest_.sections.clear();
     uint64_t pos = data_start;  // absolute

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -110,6 +111,82 @@ TEST_F(FileIo, ReadWriteAtomic) {
   int files = 0;
   for (const auto& e : std::filesystem::directory_iterator(dir_)) files += e.is_regular_file();
   EXPECT_EQ(files, 1) << "no temporary files are left";
+}
+
+std::vector<std::string> Listing(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) names.push_back(e.path().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Several outputs: nothing appears before Commit, everything after it; a set destroyed without a Commit
+// (any failure on the way) leaves the destinations and the directory as they were, its temporaries and
+// the directory it made removed (issue 14, finding 8).
+TEST_F(FileIo, OutputFilesAreAllOrNothing) {
+  const std::string a = dir_ + "/a.bin", sub = dir_ + "/assets", b = sub + "/b.bin";
+  ASSERT_TRUE(WriteFileAtomic(a, std::vector<uint8_t>{9}).ok());
+  const std::vector<std::string> before = Listing(dir_);
+  auto write_both = [&](OutputFiles& out) {
+    size_t ia, ib;
+    ASSERT_TRUE(out.Add(a, &ia).ok());
+    ASSERT_TRUE(out.MakeDirectory(sub).ok());
+    ASSERT_TRUE(out.Add(b, &ib).ok());
+    ASSERT_TRUE(out.Write(ia, std::vector<uint8_t>{1, 2}).ok());
+    ASSERT_TRUE(out.Write(ib, std::vector<uint8_t>{3}).ok());
+  };
+  {
+    OutputFiles out;
+    write_both(out);
+  }  // no Commit
+  EXPECT_EQ(Listing(dir_), before);
+  std::vector<uint8_t> got;
+  ASSERT_TRUE(ReadFile(a, &got).ok());
+  EXPECT_EQ(got, std::vector<uint8_t>{9});
+
+  OutputFiles out;
+  write_both(out);
+  ASSERT_TRUE(out.Commit().ok());
+  EXPECT_EQ(Listing(dir_), (std::vector<std::string>{a, sub, b}));
+  ASSERT_TRUE(ReadFile(a, &got).ok());
+  EXPECT_EQ(got, (std::vector<uint8_t>{1, 2}));
+}
+
+// A destination may not be an input, another destination under another name (a later asset named like
+// the output), or an existing file that is not a regular file: a FIFO or device would be replaced by a
+// regular file (finding 3). A symbolic link to a regular file is followed: the target is replaced, the
+// link kept.
+TEST_F(FileIo, OutputFilesRefuseWhatTheyMustNotReplace) {
+  const std::string in = dir_ + "/in.sdc", out_path = dir_ + "/model.safetensors";
+  ASSERT_TRUE(WriteFileAtomic(in, std::vector<uint8_t>{1}).ok());
+  OutputFiles out({in});
+  size_t id;
+  EXPECT_EQ(out.Add(dir_ + "/./in.sdc", &id).code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(out.Add(out_path, &id).ok());
+  const Status twice = out.Add(dir_ + "/../" + std::filesystem::path(dir_).filename().string() + "/model.safetensors", &id);
+  EXPECT_EQ(twice.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(twice.message().find("same file"), std::string::npos) << twice.ToString();
+  const std::string fifo = dir_ + "/fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0644), 0);
+  const Status f = out.Add(fifo, &id);
+  EXPECT_EQ(f.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(f.message().find("not a regular file"), std::string::npos) << f.ToString();
+  EXPECT_EQ(out.Add(dir_, &id).code(), StatusCode::kInvalidArgument) << "a directory";
+  struct stat st;
+  ASSERT_EQ(lstat(fifo.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode)) << "the FIFO is still a FIFO";
+
+  const std::string target = dir_ + "/target.bin", link = dir_ + "/link.bin";
+  ASSERT_TRUE(WriteFileAtomic(target, std::vector<uint8_t>{1}).ok());
+  std::filesystem::create_symlink(target, link);
+  ASSERT_TRUE(WriteFileAtomic(link, std::vector<uint8_t>{2, 2}).ok());
+  EXPECT_TRUE(std::filesystem::is_symlink(link));
+  std::vector<uint8_t> got;
+  ASSERT_TRUE(ReadFile(target, &got).ok());
+  EXPECT_EQ(got, (std::vector<uint8_t>{2, 2}));
+  std::filesystem::create_symlink(in, dir_ + "/in-link.sdc");
+  EXPECT_EQ(WriteFileAtomic(dir_ + "/in-link.sdc", std::vector<uint8_t>{3}, std::vector<std::string>{in}).code(),
+            StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -20,4 +20,14 @@ struct DecodeLimits {
   uint64_t max_total_output_bytes = 64ull << 30;    // all tensors and assets together
 };
 
+// Memory before proof (spec §10): a codec stream's declared raw size is allocated at once only when the
+// stored bytes vouch for it, i.e. it is at most 64 x the stored size + 1 MiB (more than any real weight,
+// index or manifest stream compresses). A larger claim (an all-zero tensor, or a bomb) is decoded once
+// without keeping the output, and allocated only if that succeeds.
+constexpr uint64_t kVouchedExpansion = 64;
+constexpr uint64_t kVouchedSlack = uint64_t{1} << 20;
+inline bool SizeIsVouched(uint64_t stored_size, uint64_t raw_size) {
+  return raw_size <= kVouchedSlack || (raw_size - kVouchedSlack) / kVouchedExpansion <= stored_size;
+}
+
 }  // namespace sdc

@@ -1,4 +1,5 @@
-// Static order-0 rANS as a section codec (codecs Rans8 and Rans16). One 64-bit state, 32-bit words.
+// Static order-0 rANS as a section codec (codecs Rans8 and Rans16). One 64-bit state, 32-bit words. The
+// text below is normative and quoted verbatim in spec/format.md §5.1 (tests/python/test_spec.py keeps them equal).
 //
 // STREAM FORMAT. The data are n = raw_size / B symbols, B = symbol_bytes (1 or 2), each a little-endian
 // unsigned integer < A = 2^(8B). raw_size must be a multiple of B.
@@ -51,16 +52,11 @@
 
 namespace sdc {
 
-// raw.size() must be a multiple of symbol_bytes (1 or 2); otherwise returns an empty vector.
-std::vector<uint8_t> RansEncode(std::span<const uint8_t> raw, int symbol_bytes);
-
-// Produces exactly raw_size bytes or fails with kCorrupt naming the fault. Never reads out of bounds, and
-// its time and memory are O(raw_size + alphabet): raw_size must already have been checked against limits.
+// The decoder half (the encoder half is encoder/enc_rans.h). Produces exactly raw_size bytes or fails with
+// kCorrupt naming the fault. Never reads out of bounds; its time is O(raw_size + alphabet) (raw_size must
+// already have been checked against limits), and it allocates raw_size bytes only once the stream has been
+// shown to hold them (SizeIsVouched, format/limits.h).
 Status RansDecodeExact(std::span<const uint8_t> stored, int symbol_bytes, uint64_t raw_size,
                        std::vector<uint8_t>* out);
-
-// Exactly RansEncode(...).size() for any data with this histogram (histogram[v] = count of symbol v;
-// entries at or beyond 2^(8*symbol_bytes) are ignored), computed without encoding.
-uint64_t RansEncodedSize(std::span<const uint64_t> histogram, int symbol_bytes);
 
 }  // namespace sdc

@@ -1,5 +1,7 @@
 #include "format/rans_codec.h"
 
+#include "encoder/enc_rans.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -212,6 +214,12 @@ TEST(Rans, RejectsMalformedStreams) {
   s.insert(s.end(), {0, 0, 0});
   expect_corrupt(s, 1, 4, "partial word");
   EXPECT_EQ(RansDecodeExact({}, 3, 0, &out).code(), StatusCode::kInvalidArgument);
+  // Memory before proof (spec §10): the two-symbol stream above declaring 2^40 symbols fails in the first
+  // pass, without the terabyte being allocated (that allocation would throw here).
+  s.resize(s.size() - 3);
+  const Status bomb = RansDecodeExact(s, 1, uint64_t{1} << 40, &out);
+  EXPECT_EQ(bomb.code(), StatusCode::kCorrupt) << bomb.ToString();
+  EXPECT_NE(bomb.message().find("words exhausted after 1 of"), std::string::npos) << bomb.ToString();
 }
 
 // Every single-bit flip, every whole-byte inversion and every truncation of some small streams. None may

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,34 @@ TEST(Safetensors, WriterLayout) {
   EXPECT_EQ(parsed.tensors[0].name, "z");  // offset order, not key order
 }
 
+// The header is written without a JSON document tree, and is byte for byte what dumping that tree gives
+// (how it was written before, so decoded files do not change): keys sorted, "__metadata__" in its place
+// among them, names escaped as nlohmann escapes them.
+TEST(Safetensors, HeaderTextIsTheJsonDump) {
+  const std::vector<std::string> names = {"b", "A", "_a", "__a", "__metadata_", "__metadata__x", "z\"q\\\n\x01",
+                                          "caf\xc3\xa9", "layers.0.attn.wq"};
+  for (bool with_metadata : {false, true}) {
+    std::vector<TensorHeader> tensors;
+    nlohmann::json tree = nlohmann::json::object();
+    const std::map<std::string, std::string> metadata = {{"format", "pt"}, {"k\t", "v\""}};
+    if (with_metadata) tree["__metadata__"] = metadata;
+    uint64_t offset = 0;
+    for (size_t i = 0; i < names.size(); ++i) {
+      const std::vector<uint64_t> shape = i % 3 == 0 ? std::vector<uint64_t>{} : std::vector<uint64_t>{i, 2};
+      const uint64_t bytes = (i % 3 == 0 ? 1 : 2 * i) * 4;
+      tensors.push_back({names[i], DType::kF32, shape, bytes});
+      tree[names[i]] = {{"dtype", "F32"}, {"shape", shape}, {"data_offsets", {offset, offset + bytes}}};
+      offset += bytes;
+    }
+    std::vector<uint8_t> out;
+    ASSERT_TRUE(SafetensorsHeader(tensors, with_metadata ? metadata : std::map<std::string, std::string>{}, &out).ok());
+    std::string expect = tree.dump();
+    expect.append((8 - expect.size() % 8) % 8, ' ');
+    EXPECT_EQ(std::string(out.begin() + 8, out.end()), expect);
+    EXPECT_EQ(LoadLE64(out.data()), expect.size());
+  }
+}
+
 // Duplicate and reserved names are refused by the writer.
 TEST(Safetensors, WriterRejectsDuplicateAndReservedNames) {
   std::vector<uint8_t> a = {1};
@@ -120,6 +149,33 @@ struct Malformed {
   StatusCode code;
   const char* message;
 };
+
+// Keys a tensor entry does not need are skipped whatever they hold (the reference reader ignores them too),
+// without building them: a header of a million nested empty arrays parses as fast as its tensors.
+TEST(Safetensors, UnknownKeysAreSkipped) {
+  std::string nested;
+  for (int i = 0; i < 1000000; ++i) nested += "[],";
+  const std::string header = R"({"t":{"x":[[[{"a":[1,-2,"s",null,true,2.5]}]]],"dtype":"F32","shape":[2],"data_offsets":[0,8],"y":[)" +
+                             nested + R"([]]},"__metadata__":{"k":"v"}})";
+  const std::vector<uint8_t> file = RawFile(header, 8);
+  SafetensorsFile parsed;
+  ASSERT_TRUE(ParseSafetensors(file, &parsed).ok());
+  ASSERT_EQ(parsed.tensors.size(), 1u);
+  EXPECT_EQ(parsed.tensors[0].name, "t");
+  EXPECT_EQ(parsed.tensors[0].shape, (std::vector<uint64_t>{2}));
+  EXPECT_EQ(parsed.metadata, (std::map<std::string, std::string>{{"k", "v"}}));
+}
+
+// Empty tensors share an offset: their order is by name whatever the header's key order, as it was when
+// the header was read into a sorted JSON object.
+TEST(Safetensors, EmptyTensorsAreOrderedByName) {
+  const std::string e = R"({"dtype":"F32","shape":[0],"data_offsets":[0,0]})";
+  const std::vector<uint8_t> file = RawFile(R"({"c":)" + e + R"(,"a":)" + e + R"(,"b":)" + e + "}");
+  SafetensorsFile parsed;
+  ASSERT_TRUE(ParseSafetensors(file, &parsed).ok());
+  ASSERT_EQ(parsed.tensors.size(), 3u);
+  EXPECT_EQ(parsed.tensors[0].name + parsed.tensors[1].name + parsed.tensors[2].name, "abc");
+}
 
 // Each malformed file is refused, with a message naming the problem.
 TEST(Safetensors, MalformedHeadersAreRejected) {
@@ -179,6 +235,23 @@ TEST(Safetensors, MalformedHeadersAreRejected) {
        "__metadata__ is not an object"},
       {"__metadata__ value not a string", RawFile(R"({"__metadata__":{"a":1}})"), StatusCode::kCorrupt,
        "__metadata__ value is not a string"},
+      // nlohmann's reader stops at a NUL byte and took it for the end of the header (issue 14, finding 10).
+      {"NUL byte then garbage", RawFile(std::string("{" + t + "}") + '\0' + "garbage", 8), StatusCode::kCorrupt,
+       "contains a NUL byte"},
+      {"duplicate tensor", RawFile("{" + t + "," + t + "}", 8), StatusCode::kCorrupt, "duplicate key 't'"},
+      {"duplicate __metadata__", RawFile(R"({"__metadata__":{},"__metadata__":{}})"), StatusCode::kCorrupt,
+       "duplicate key '__metadata__'"},
+      {"duplicate metadata key", RawFile(R"({"__metadata__":{"a":"1","a":"2"}})"), StatusCode::kCorrupt,
+       "duplicate key 'a'"},
+      {"duplicate dtype", RawFile(R"({"t":{"dtype":"F32","dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 8),
+       StatusCode::kCorrupt, "duplicate 'dtype'"},
+      {"three offsets", RawFile(R"({"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8,8]}})", 8),
+       StatusCode::kCorrupt, "more than two data_offsets"},
+      {"shape of arrays", RawFile(R"({"t":{"dtype":"F32","shape":[[2]],"data_offsets":[0,8]}})", 8),
+       StatusCode::kCorrupt, "shape entry that is not a non-negative integer"},
+      {"dtype not a string", RawFile(R"({"t":{"dtype":4,"shape":[2],"data_offsets":[0,8]}})", 8),
+       StatusCode::kCorrupt, "has a number where dtype belongs"},
+      {"escape in a name", RawFile("{\"\\u001b[31m\": 5}"), StatusCode::kCorrupt, "tensor '\\x1b[31m' is not an object"},
   };
   for (const Malformed& c : cases) {
     SafetensorsFile parsed;

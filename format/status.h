@@ -1,8 +1,11 @@
 // One error convention for the whole project: functions that can fail return a Status (or fill an
 // out-parameter and return a Status). Nothing in the decoder throws or aborts on input; every rejected
-// input goes through SDC_CHECK with a message naming the section, tensor or field at fault.
+// input goes through SDC_CHECK with a message naming the section, tensor or field at fault, and the
+// library's entry points run inside Guarded so that not even an allocation failure escapes as an exception.
 #pragma once
 
+#include <exception>
+#include <new>
 #include <string>
 #include <utility>
 
@@ -42,6 +45,22 @@ class [[nodiscard]] Status {
 };
 
 inline Status Error(StatusCode code, std::string message) { return Status(code, std::move(message)); }
+
+// Runs `body` (which returns a Status) and turns anything it throws into a Status, so no exception crosses
+// a library entry point: std::bad_alloc (a size the file vouched for but this process cannot hold, e.g.
+// under a memory cap) is kLimitExceeded, anything else kInternal.
+template <class Body>
+Status Guarded(Body&& body) noexcept {
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    return Status(StatusCode::kLimitExceeded, "out of memory");
+  } catch (const std::exception& e) {
+    return Status(StatusCode::kInternal, std::string("unexpected exception: ") + e.what());
+  } catch (...) {
+    return Status(StatusCode::kInternal, "unexpected exception");
+  }
+}
 
 }  // namespace sdc
 

@@ -1,5 +1,7 @@
-// zstd as a section codec. Decoding is exact-size: the frames must produce exactly the declared raw size,
-// never more (the output buffer is that size, so a decompression bomb cannot grow it).
+// zstd as a section codec, decoder half (the encoder half is encoder/enc_zstd.h). Decoding is exact-size
+// and refuses what spec/format.md §5 leaves out: legacy (pre-RFC 8878) frames, frames needing a dictionary,
+// and windows above 2^27 bytes. The declared size is allocated only once the stored bytes vouch for it
+// (SizeIsVouched, format/limits.h), so a small frame claiming gigabytes costs nothing before it is refused.
 #pragma once
 
 #include <cstdint>
@@ -10,9 +12,10 @@
 
 namespace sdc {
 
-Status ZstdDecompressExact(std::span<const uint8_t> src, uint64_t raw_size, std::vector<uint8_t>* out);
+// The largest window a frame may declare (RFC 8878 Window_Size; for a single-segment frame its content
+// size): 2^27, zstd's own default limit, which no compression level exceeds.
+constexpr uint64_t kZstdMaxWindow = uint64_t{1} << 27;
 
-// Deterministic for a given zstd version, level and input (single-threaded compression).
-std::vector<uint8_t> ZstdCompress(std::span<const uint8_t> src, int level);
+Status ZstdDecompressExact(std::span<const uint8_t> src, uint64_t raw_size, std::vector<uint8_t>* out);
 
 }  // namespace sdc

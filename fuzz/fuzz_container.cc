@@ -1,4 +1,5 @@
-// Header, manifest and every validation rule of Container::Open on arbitrary bytes.
+// Header, manifest and every validation rule of Container::Open on arbitrary bytes. Its libFuzzer build
+// mutates with fuzz/mutate_bytes.cc, which recomputes every hash after each mutation.
 #include <cstddef>
 #include <cstdint>
 

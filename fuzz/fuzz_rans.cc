@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "encoder/enc_rans.h"
 #include "format/rans_codec.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -10,8 +10,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # Only the generated seeds are replaced: inputs merged in from fuzzing runs (hash-named files, added with
 # `fuzz_X -merge=1 fuzz/corpus/X NEW_CORPUS`) stay.
-mkdir -p "$corpus"/{container,decode,safetensors,rans}
-rm -f "$corpus"/container/*.sdc "$corpus"/decode/*.sdc "$corpus"/safetensors/*.safetensors "$corpus"/rans/seed*
+mkdir -p "$corpus"/{container,decode,manifest,safetensors,rans}
+rm -f "$corpus"/container/*.sdc "$corpus"/decode/*.sdc "$corpus"/manifest/*.sdc "$corpus"/safetensors/*.safetensors "$corpus"/rans/seed*
 python3 - "$tmp" <<'PY'
 import sys
 import numpy as np
@@ -36,7 +36,7 @@ enc --method codebook --k 16 --dim 4
 enc --method codebook --k 300 --dim 2 --per-tensor-banks
 enc --method codebook --k 16 --dim 4 --codebooks 2 --residuals 0.05 --lambda 0.1
 "$sdc" encode "$tmp/b.safetensors" -o "$tmp/$n.sdc" --quiet --min-numel 0
-for f in "$tmp"/*.sdc; do cp "$f" "$corpus/container/"; cp "$f" "$corpus/decode/"; done
+for f in "$tmp"/*.sdc; do cp "$f" "$corpus/container/"; cp "$f" "$corpus/decode/"; cp "$f" "$corpus/manifest/"; done
 cp "$tmp"/*.safetensors "$corpus/safetensors/"
 # rANS inputs: width byte, 3 size bytes, then bytes used both as a stream and as data to round-trip.
 python3 - "$corpus/rans" <<'PY'

@@ -10,7 +10,7 @@ CC=clang CXX=clang++ cmake -S "$root" -B "$root/build-fuzz" -DCMAKE_BUILD_TYPE=R
   -DSDC_BUILD_FUZZERS=ON -DSDC_BUILD_ENCODER=OFF -DSDC_BUILD_TESTS=OFF >/dev/null
 cmake --build "$root/build-fuzz" -j "$(nproc)" >/dev/null
 status=0
-for target in container decode safetensors rans; do
+for target in container decode manifest safetensors rans; do
   work=$(mktemp -d)  # new corpus entries stay out of the repository
   mkdir -p "$root/fuzz/crashes/$target"
   if ! "$root/build-fuzz/fuzz/fuzz_$target" "$work" "$root/fuzz/corpus/$target" -dict="$root/fuzz/sdc.dict" \

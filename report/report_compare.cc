@@ -1,5 +1,7 @@
 #include "report/report_compare.h"
 
+#include "report/report.h"
+
 #include <cstdio>
 #include <map>
 
@@ -24,22 +26,25 @@ std::string Pad(const std::string& s, size_t w, bool right) {
 Json CompareJson(const std::vector<std::pair<std::string, Json>>& reports) {
   Json files = Json::array(), roles = Json::object(), tensors = Json::array();
   for (const auto& [label, r] : reports) {
-    files.push_back({{"label", label},
-                     {"file_bytes", r["file_bytes"]},
-                     {"params", r["totals"]["params"]},
-                     {"bits_per_weight", r["totals"]["bits_per_weight"]},
-                     {"budget", r["budget"]},
-                     {"encoder", r["encoder"]}});
+    Json file = {{"label", ""},
+                 {"file_bytes", r["file_bytes"]},
+                 {"params", r["totals"]["params"]},
+                 {"bits_per_weight", r["totals"]["bits_per_weight"]},
+                 {"budget", r["budget"]},
+                 {"encoder", ""}};
+    PutName(file, "label", label);
+    PutName(file, "encoder", NameBytes(r, "encoder"));
+    files.push_back(std::move(file));
     for (const auto& [role, bytes] : r["roles"].items()) roles[role] = Json::array();
   }
   for (auto& [role, list] : roles.items())
     for (const auto& [label, r] : reports) list.push_back(r["roles"].contains(role) ? r["roles"][role] : Json(0));
-  // Tensor names in first-seen order over the files; an index per file for matching.
+  // Tensor names (their bytes) in first-seen order over the files; an index per file for matching.
   std::vector<std::string> names;
   std::vector<std::map<std::string, const Json*>> by_name(reports.size());
   for (size_t f = 0; f < reports.size(); ++f)
     for (const Json& t : reports[f].second["tensors"]) {
-      const std::string n = t["name"].get<std::string>();
+      const std::string n = NameBytes(t, "name");
       bool seen = false;
       for (size_t g = 0; g < f && !seen; ++g) seen = by_name[g].count(n) > 0;
       if (!seen && !by_name[f].count(n)) names.push_back(n);
@@ -60,7 +65,9 @@ Json CompareJson(const std::vector<std::pair<std::string, Json>>& reports) {
                          {"bits_per_weight", t["bits_per_weight"]},
                          {"snr_db", t["snr_db"]}});
     }
-    Json row = {{"name", n}, {"files", entries}};
+    Json row = {{"name", ""}};
+    PutName(row, "name", n);
+    row["files"] = entries;
     // Differences of each later file from the first, where both hold the tensor.
     Json delta_bytes = Json::array(), delta_bpw = Json::array(), delta_snr = Json::array();
     for (size_t f = 1; f < entries.size(); ++f) {
@@ -92,7 +99,7 @@ std::string CompareText(const Json& j) {
   for (size_t f = 0; f < n; ++f) {
     const Json& file = j["files"][f];
     const double params = file["params"].get<double>();
-    out += "[" + std::to_string(f + 1) + "] " + file["label"].get<std::string>() + ": " +
+    out += "[" + std::to_string(f + 1) + "] " + ShownName(file, "label") + ": " +
            std::to_string(file["file_bytes"].get<uint64_t>()) + " bytes, " +
            Cell("%.3f", file["bits_per_weight"].get<double>()) + " bits/weight in tensors, " +
            Cell("%.3f", params > 0 ? 8.0 * file["file_bytes"].get<double>() / params : 0.0) + " over the file";
@@ -121,7 +128,7 @@ std::string CompareText(const Json& j) {
   out += "\n\ntensors (each file: representation bytes " + std::string(banks ? "bank-share " : "") +
          "b/w SNR; then the last file minus the first):\n";
   for (const Json& t : j["tensors"]) {
-    out += "  " + Pad(t["name"].get<std::string>(), 40, false);
+    out += "  " + Pad(ShownName(t, "name"), 40, false);
     for (const Json& e : t["files"]) {
       if (e.is_null()) {
         out += " | " + Pad("(absent)", banks ? 42 : 34, false);

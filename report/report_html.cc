@@ -1,5 +1,8 @@
 #include "report/report_html.h"
 
+#include "format/printable.h"
+#include "report/report.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <map>
@@ -117,7 +120,7 @@ std::string TensorBars(const Json& j) {
     }
     svg += "</svg>";
     const std::string snr = t["snr_db"].is_null() ? "lossless" : Fmt("%.2f", t["snr_db"].get<double>());
-    out += "<tr><td class=\"name\">" + HtmlEscape(t["name"].get<std::string>()) + "</td><td>" +
+    out += "<tr><td class=\"name\">" + HtmlEscape(ShownName(t, "name")) + "</td><td>" +
            HtmlEscape(t["role"].get<std::string>()) + "</td><td>" + HtmlEscape(ReprLabel(t)) +
            "</td><td class=\"num\">" + Bytes(t["numel"].get<uint64_t>()) + "</td><td class=\"num\">" +
            Bytes(t["stored_bytes"].get<uint64_t>()) + "</td><td class=\"num\">" +
@@ -140,7 +143,7 @@ std::string BankTable(const Json& j) {
       if (t["representation"] == "codebook")
         for (const Json& id : t["params"]["banks"])
           if (id == b["index"]) {
-            if (count++ < 12) users += (users.empty() ? "" : ", ") + HtmlEscape(t["name"].get<std::string>());
+            if (count++ < 12) users += (users.empty() ? "" : ", ") + HtmlEscape(ShownName(t, "name"));
             break;
           }
     if (count > 12) users += ", … (" + std::to_string(count) + " tensors)";
@@ -190,11 +193,12 @@ std::string InspectHtml(const Json& j, const std::string& title) {
                      j["format_version"].get<std::string>();
   if (!j["budget"].is_null())
     meta += "; budget " + Bytes(j["budget"]["bytes"].get<uint64_t>()) + ", left " +
-            std::to_string(j["budget"]["left"].get<int64_t>());
-  std::string out = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + HtmlEscape(title) +
+            j["budget"]["left"].dump();
+  const std::string shown_title = Printable(title);
+  std::string out = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + HtmlEscape(shown_title) +
                     " — sdcodec inspect</title>" + kStyle + "</head><body>\n";
-  out += "<h1>" + HtmlEscape(title) + "</h1><p class=\"meta\">" + HtmlEscape(meta) + "<br>encoder: " +
-         HtmlEscape(j["encoder"].get<std::string>()) + "</p>\n";
+  out += "<h1>" + HtmlEscape(shown_title) + "</h1><p class=\"meta\">" + HtmlEscape(meta) + "<br>encoder: " +
+         HtmlEscape(ShownName(j, "encoder")) + "</p>\n";
   out += "<h2>Bytes by role</h2>\n" + RoleBar(j) + "\n";
   out += "<h2>Tensors (largest first)</h2>\n<ul class=\"legend\">";
   for (const char* p : {"indices", "scales", "codes", "residual", "data"})

@@ -324,5 +324,28 @@ TEST(Report, BankShareSplitsEachBank) {
   for (const Json& t : j["tensors"]) EXPECT_NE(text.find("  " + t["name"].get<std::string>()), std::string::npos);
 }
 
+// The CLI writes the report entry by entry (so a file of a million tensors never becomes one JSON tree):
+// what it writes is exactly the report, as JSON and as text, for files with and without banks, assets,
+// budget, non-UTF-8 names, and for an empty file.
+TEST(Report, StreamedReportIsTheReport) {
+  test::FileBuilder odd;
+  odd.AddRawTensor("w\xff\x1b", DType::kU8, {2}, std::vector<uint8_t>{1, 2});
+  odd.AddAsset("t\xfe", std::vector<uint8_t>{3});
+  odd.manifest().encoder = "e\xff";
+  for (const std::vector<uint8_t>& file :
+       {ReportFile(0, false), ReportFile(64, true), BankReportFile(0), odd.Build(), test::FileBuilder().Build()}) {
+    std::unique_ptr<Decoder> d;
+    ASSERT_TRUE(Decoder::Open(file, DecodeLimits(), &d).ok());
+    const InspectReport report(d->container());
+    const Json j = report.ToJson();
+    std::string json, text;
+    report.WriteJson([&](std::string_view s) { json += s; });
+    report.WriteText([&](std::string_view s) { text += s; });
+    EXPECT_EQ(json, DumpJson(j, 2) + "\n");
+    EXPECT_EQ(text, InspectText(j));
+    EXPECT_EQ(j, InspectJson(d->container()));
+  }
+}
+
 }  // namespace
 }  // namespace sdc

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test: set up and build (Release), run the GoogleTest suites and the fuzz-corpus replays through
 # ctest, rebuild and rerun them all under AddressSanitizer + UndefinedBehaviorSanitizer, build the decoder
-# alone (it must link without the encoder), check that every build reconstructs the same bytes
+# alone (it must link without the encoder, and nm must find no encoder symbol in it: scripts/
+# check_decoder_symbols.sh), check that every build reconstructs the same bytes
 # (scripts/cross_build_check.sh), run the Python tests, and a libFuzzer smoke run per target.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -27,6 +28,8 @@ echo "== decoder-only build"
 cmake -S . -B build-decoder -DCMAKE_BUILD_TYPE=Release -DSDC_BUILD_ENCODER=OFF >/dev/null
 cmake --build build-decoder -j "$jobs" >/dev/null
 ctest --test-dir build-decoder --output-on-failure -j "$jobs"
+echo "== decoder-only means decoder-only: no encoder symbol in the decoder libraries or the decoder-only binary"
+bash scripts/check_decoder_symbols.sh build build-decoder
 
 echo "== determinism across builds (gcc -O3 / clang -O0, OpenMP on / off)"
 bash scripts/cross_build_check.sh

@@ -162,6 +162,15 @@ def unzstd(s, raw):
     out = bytearray()
     try:
         while s:
+            need(len(s) >= 4, "zstd: trailing bytes are not a frame")
+            magic = struct.unpack_from("<I", s)[0]
+            if magic & 0xFFFFFFF0 == 0x184D2A50:  # a skippable frame: magic, u32 size, that many bytes
+                need(len(s) >= 8 and len(s) - 8 >= struct.unpack_from("<I", s, 4)[0], "zstd: truncated frame")
+                s = s[8 + struct.unpack_from("<I", s, 4)[0]:]
+                continue
+            need(magic == 0xFD2FB528, "zstd: not a zstd frame (legacy frames are not part of the format)")
+            p = zstandard.get_frame_parameters(s)
+            need(p.dict_id == 0 and p.window_size <= 1 << 27, "zstd: dictionary or window over 2^27")
             d, i = zstandard.ZstdDecompressor().decompressobj(), 0
             while not d.eof and i < len(s):
                 out += d.decompress(s[i:i + 4096])
@@ -318,7 +327,7 @@ def open_sdc(d):
     need(len(m.assets) <= MAX_ASSETS, "asset count", LIMIT)
     names = set()
     for a in m.assets:
-        check_name(a.name, names)
+        check_name(a.name, names, asset=True)
         f.total += claim(f, a.data, 3, None, f"asset {a.name!r}")
         need(f.total <= MAX_TOTAL, "total output", LIMIT)
     for i in range(len(secs)):
@@ -444,8 +453,11 @@ def codebook(f, t):
     return acc, sc
 
 
-def check_name(name, seen):
+def check_name(name, seen, asset=False):
     need(1 <= len(name) <= MAX_NAME and name not in seen, f"name {name[:99]!r}: empty, too long or repeated")
+    need(not asset or (len(name) <= 255 and name not in (b".", b"..") and not any(c in b"/\\" or c < 32 or c == 127
+                                                                                  for c in name)),
+         f"asset name {name[:99]!r}: not one safe path component")
     seen.add(name)
     return f"tensor {name.decode(errors='replace')!r}"
 
@@ -480,7 +492,10 @@ def decode_named(data):
                 except ValueError:
                     pass
                 tensors[name(t)] = DTYPES[t.dtype], t.shape, a
-            return tensors, {name(a): read(f, a.data) for a in f.m.assets}
+            assets = {name(a): read(f, a.data) for a in f.m.assets}
+            for i, b in enumerate(f.m.banks):  # those no tensor uses too: then every section was checked
+                need(np.all(np.isfinite(widen(read(f, b.data), b.entry_dtype))), f"bank {i}: entry not finite")
+            return tensors, assets
         except (struct.error, IndexError, OverflowError) as e:  # never expected: the checks come first
             need(0, f"{type(e).__name__}: {e}")
 

@@ -7,7 +7,8 @@
 
 #include "format/checksum.h"
 #include "format/endian.h"
-#include "format/rans_codec.h"
+#include "encoder/enc_rans.h"
+#include "encoder/enc_zstd.h"
 #include "format/zstd_codec.h"
 #include "tests/test_util.h"
 

@@ -40,7 +40,7 @@ struct CodebookSpec {
 
 class FileBuilder {
  public:
-  // Adds a section holding `raw` (compressed with zstd, or rANS-coded with format/rans_codec.h's RansEncode,
+  // Adds a section holding `raw` (compressed with zstd, or rANS-coded with encoder/enc_rans.h's RansEncode,
   // as `codec` says); returns its index.
   uint32_t AddSection(fb::SectionKind kind, std::span<const uint8_t> raw, fb::Codec codec = fb::Codec::Raw);
 

@@ -111,7 +111,7 @@ std::pair<std::vector<TensorOut>, std::vector<std::pair<std::string, nb::bytes>>
   return out;
 }
 
-std::string Inspect(nb::bytes data) { return sdc::InspectJson(Open(data, sdc::DecodeLimits())->container()).dump(); }
+std::string Inspect(nb::bytes data) { return sdc::DumpJson(sdc::InspectJson(Open(data, sdc::DecodeLimits())->container())); }
 
 void Verify(nb::bytes data, uint64_t max_tensor_bytes, uint64_t max_output_bytes) {
   auto d = Open(data, Limits(max_tensor_bytes, max_output_bytes));

@@ -2,7 +2,6 @@
 tensors and assets to the C++ decoder on artifacts of every representation and codec, and refuses exactly
 the files the C++ decoder refuses, with the same status (fuzz corpus, damaged files, and damaged files whose
 hashes were recomputed so that the checks behind them run)."""
-import importlib.util
 import itertools
 import json
 import os
@@ -15,9 +14,7 @@ from safetensors.numpy import _TYPES as NUMPY_DTYPES
 
 from conftest import ROOT, run
 
-spec = importlib.util.spec_from_file_location("reference_decoder", ROOT / "spec" / "reference_decoder.py")
-ref = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(ref)
+from sdc_files import S, T, V, VT, craft, join, leb128, ref, split, tensor, zstd_frames
 os.environ["OMP_WAIT_POLICY"] = "passive"
 STATUSES = (ref.CORRUPT, ref.CHECKSUM, ref.LIMIT, ref.UNSUPPORTED)
 RUNS = itertools.count()
@@ -169,22 +166,6 @@ def test_corpus_and_stories(sdcodec, stories, tmp_path):
     assert statuses.count("ok") >= 3 and len(set(statuses)) == 5
 
 
-def _split(data):
-    """-> (header, raw manifest bytes, data area) of a valid file."""
-    stored, raw = struct.unpack_from("<QQ", data, 16)
-    m = data[40:40 + stored]
-    return data[:40], (ref.unzstd(m, raw) if data[12] else m), data[40 + stored:]
-
-
-def _join(header, manifest, area):
-    """A file with a raw manifest and a correct header hash."""
-    h = bytearray(header[:40])
-    h[12] = 0
-    h[16:32] = struct.pack("<QQ", len(manifest), len(manifest))
-    h[32:40] = struct.pack("<Q", ref.xxh64(bytes(h[:32]) + manifest))
-    return bytes(h) + manifest + area
-
-
 def test_damaged_files_are_refused(sdcodec, artifacts, tmp_path):
     rng = np.random.default_rng(5)
     for name in ("vq_additive_residual", "scalar3_group_zstd0", "aligned_asset"):
@@ -207,12 +188,12 @@ def test_damage_behind_the_hashes(sdcodec, artifacts, tmp_path):
     seen = set()
     for name in ("raw_bf16", "scalar2", "scalar3_group_zstd0", "vq_per_tensor_u16", "vq_additive_residual",
                  "vq_dim8_group", "vq_budget", "scalar_budget"):
-        header, manifest, area = _split(artifacts[name].read_bytes())
+        header, manifest, area = split(artifacts[name].read_bytes())
         m = ref.manifest(manifest)
         for pos in rng.integers(0, len(manifest), 50):  # the manifest
             bad = bytearray(manifest)
             bad[pos] = int(rng.integers(0, 256)) if pos % 3 else bad[pos] ^ 1 << int(rng.integers(0, 8))
-            seen.add(_check_same(sdcodec, _join(header, bytes(bad), area), tmp_path, f"{name} manifest @{pos}"))
+            seen.add(_check_same(sdcodec, join(header, bytes(bad), area), tmp_path, f"{name} manifest @{pos}"))
         for i, s in [*enumerate(m.sections)] * 2:  # a section, with its hash fixed in the manifest
             if s.stored_size == 0:
                 continue
@@ -221,7 +202,7 @@ def test_damage_behind_the_hashes(sdcodec, artifacts, tmp_path):
             bad[pos] ^= 1 << int(rng.integers(0, 8))
             new = ref.xxh64(bytes(bad[s.offset:s.offset + s.stored_size]))
             fixed = manifest.replace(struct.pack("<Q", s.xxh64), struct.pack("<Q", new))
-            seen.add(_check_same(sdcodec, _join(header, fixed, bytes(bad)), tmp_path, f"{name} section {i}"))
+            seen.add(_check_same(sdcodec, join(header, fixed, bytes(bad)), tmp_path, f"{name} section {i}"))
     assert {ref.CORRUPT, ref.CHECKSUM} <= seen
 
 
@@ -231,7 +212,7 @@ def test_xxh64(artifacts):
     assert ref.xxh64(b"abc") == 0x44BC2CF5AD770999
     lengths = set()
     for f in artifacts.values():  # the hashes the C++ encoder wrote, over sections of many lengths
-        header, manifest, area = _split(f.read_bytes())
+        header, manifest, area = split(f.read_bytes())
         for s in ref.manifest(manifest).sections:
             assert ref.xxh64(area[s.offset:s.offset + s.stored_size]) == s.xxh64
             lengths.add(s.stored_size % 32)
@@ -245,110 +226,6 @@ def test_xxh64(artifacts):
         assert ref.xxh64(data[:n]) == xxhash.xxh64_intdigest(data[:n])
 
 
-# ---- Hand-made files: what the encoder never writes (NaN casts, overflow, odd varints, several zstd frames)
-def T(*fields):
-    """A FlatBuffers table: per field id None (absent), (fmt, value) for a scalar, or a child object."""
-    return ("t", fields)
-
-
-def S(b):
-    return ("v", "B", list(b), True)
-
-
-def V(fmt, values):
-    return ("v", fmt, list(values), False)
-
-
-def VT(tables):
-    return ("vt", tables)
-
-
-def _emit(buf, obj):
-    """Writes obj front to back (uoffsets point forward) -> its position."""
-    pad = lambda n: buf.extend(b"\0" * (-len(buf) % n))
-    if obj[0] == "v":
-        _, fmt, values, string = obj
-        pad(4)
-        if fmt == "Q" and len(buf) % 8 == 0:
-            buf.extend(b"\0" * 4)
-        pos = len(buf)
-        buf += struct.pack(f"<I{len(values)}{fmt}", len(values), *values) + b"\0" * string
-        return pos
-    children = []
-    if obj[0] == "vt":
-        pad(4)
-        pos = len(buf)
-        buf += struct.pack("<I", len(obj[1]))
-        for child in obj[1]:
-            children.append((len(buf), child))
-            buf += b"\0" * 4
-    else:
-        pad(2)
-        v, n = len(buf), len(obj[1])
-        buf += b"\0" * (4 + 2 * n)
-        pad(8)
-        pos = len(buf)
-        buf += struct.pack("<i", pos - v)
-        entries = []
-        for f in obj[1]:
-            if f is None:
-                entries.append(0)
-                continue
-            scalar = f[0] in ("B", "I", "Q", "f")
-            pad(struct.calcsize(f[0]) if scalar else 4)
-            entries.append(len(buf) - pos)
-            if not scalar:
-                children.append((len(buf), f))
-            buf += struct.pack("<" + f[0], f[1]) if scalar else b"\0" * 4
-        struct.pack_into(f"<HH{n}H", buf, v, 4 + 2 * n, len(buf) - pos, *entries)
-    for slot, child in children:
-        struct.pack_into("<I", buf, slot, _emit(buf, child) - slot)
-    return pos
-
-
-def _craft(sections, tensors, banks=(), assets=(), bad_hash=None, alignment=0, gap=0):
-    """sections: (kind, codec, stored bytes, raw size) in order (section bad_hash gets a wrong hash), each at
-    the next multiple of `alignment` (the manifest is padded to make data_start one), after gap bytes of value gap;
-    tensors: lists of Tensor fields whose xxh64 (field 7) is filled in from the reference reconstruction
-    when it succeeds; assets: (name, section)."""
-    def build():
-        area, secs = b"", []
-        for i, (kind, codec, stored, raw) in enumerate(sections):
-            area += bytes([gap]) * (-len(area) % max(alignment, 1))
-            secs.append(T(("B", kind), ("B", codec), ("Q", len(area)), ("Q", len(stored)), ("Q", raw),
-                          ("Q", ref.xxh64(stored) ^ (i == bad_hash))))
-            area += stored
-        buf = bytearray(b"\0\0\0\0SDC1")
-        assets_ = VT([T(S(name), ("I", j)) for name, j in assets])
-        struct.pack_into("<I", buf, 0, _emit(buf, T(VT(secs), VT([T(*t) for t in tensors]), assets_, None, None,
-                                                     None, ("I", alignment), VT(banks))))
-        buf += bytes(-(40 + len(buf)) % max(alignment, 8))  # so data_start is aligned; unreferenced bytes are fine
-        return _join(b"\x89SDC\r\n\x1a\n\x01" + bytes(31), bytes(buf), area)
-    try:
-        f = ref.open_sdc(build())
-    except ValueError:
-        return build()
-    for fields, t in zip(tensors, f.m.tensors):
-        try:
-            with np.errstate(all="ignore"):
-                fields[7] = ("Q", ref.xxh64(ref.reconstruct(f, t)))
-        except ValueError:
-            pass
-    return build()
-
-
-def _tensor(name, shape, dtype, rep_type, rep):
-    return [S(name.encode()), V("Q", shape), ("B", dtype), ("B", 5), None, ("B", rep_type), rep, None]
-
-
-def _zstd_frames(b):
-    """A skippable frame, a frame with a checksum and content size, and a streamed one without."""
-    import zstandard
-    c = zstandard.ZstdCompressor(write_checksum=True).compress(b[:len(b) // 2])
-    obj = zstandard.ZstdCompressor(write_content_size=False).compressobj()
-    return b"\x5a\x2a\x4d\x18\x03\0\0\0abc" + c + obj.compress(b[len(b) // 2:]) + obj.flush()
-
-
 def test_hand_made_files(sdcodec, tmp_path):
     half = np.arange(65536, dtype="<u2").tobytes()
     f16 = lambda *v: np.array(v, np.float32).astype("<f2").tobytes()
@@ -356,18 +233,18 @@ def test_hand_made_files(sdcodec, tmp_path):
     # Casts of every f16 / bf16 pattern, NaN payloads included, one tensor per (dtype, stored dtype).
     casts = [(0, 1), (2, 1), (0, 2), (1, 2)]
     cases = {"casts": ([(0, 0, half, len(half))] * 4, [
-        _tensor(f"c{i}", [256, 256], d, 1, T(("I", i), ("B", sd))) for i, (d, sd) in enumerate(casts)], ())}
+        tensor(f"c{i}", [256, 256], d, 1, T(("I", i), ("B", sd))) for i, (d, sd) in enumerate(casts)], ())}
     # Scalar: f16 scales 0, -0, subnormal, 1, 65504 (products overflow f16), every code, three output dtypes.
     codes = np.tile(np.arange(255, dtype=np.uint8), 5).tobytes()
     scales = f16(0, -0.0, 6e-8, 1, 65504)
     for d in (0, 1, 2):
-        cases[f"scalar{d}"] = ([(1, 0, scales, 10), (2, 1, _zstd_frames(codes), len(codes))], [
-            _tensor("s", [5, 255], d, 2, T(("B", 8), None, ("B", 1), ("I", 0), ("I", 1)))], ())
+        cases[f"scalar{d}"] = ([(1, 0, scales, 10), (2, 1, zstd_frames(codes), len(codes))], [
+            tensor("s", [5, 255], d, 2, T(("B", 8), None, ("B", 1), ("I", 0), ("I", 1)))], ())
     for bad_scale in (-1.0, np.inf, np.nan):
         cases[f"bad_scale{bad_scale}"] = ([(1, 0, f32(1, bad_scale), 8), (2, 0, codes[:10], 10)], [
-            _tensor("s", [2, 5], 0, 2, T(("B", 8), None, None, ("I", 0), ("I", 1)))], ())
+            tensor("s", [2, 5], 0, 2, T(("B", 8), None, None, ("I", 0), ("I", 1)))], ())
     cases["code_above_2Q"] = ([(1, 0, f32(1), 4), (2, 0, bytes([0, 1, 2, 3]), 4)], [
-        _tensor("s", [4], 0, 2, T(("B", 2), None, None, ("I", 0), ("I", 1)))], ())
+        tensor("s", [4], 0, 2, T(("B", 2), None, None, ("I", 0), ("I", 1)))], ())
     # Codebook: 3e38 and -3e38 times entries (inf - inf = NaN), negative scales, a short last sub-vector,
     # an f16 bank, groups, a residual; then residual position streams, valid and not.
     banks = [T(("I", 0), ("I", 3), ("B", 2), None), T(("I", 1), ("I", 2), ("B", 2), ("B", 1))]
@@ -386,38 +263,29 @@ def test_hand_made_files(sdcodec, tmp_path):
         secs = bank_data + [(1, 0, f32(-2, 0.5, 1.5, -0.25), 16)] + idx
         res = None
         if gaps is not None:
-            pos = b"".join(g if isinstance(g, bytes) else _leb128(g) for g in gaps)
+            pos = b"".join(g if isinstance(g, bytes) else leb128(g) for g in gaps)
             secs += [(6, 0, pos, len(pos)), (7, 0, np.array(vals, np.int8).tobytes(), len(vals))]
             res = T(("Q", len(vals)), ("I", 5), ("I", 6), ("f", 0.125))
         rep = T(("B", 2), V("I", [0, 1]), V("f", coef), None, ("I", 4), ("I", 2), V("I", [3, 4]), res)
         for d in (0, 1, 2):
-            cases[f"{name}_{d}"] = (secs, [_tensor("v", [2, 5], d, 3, rep)], banks)
-    cases["empty_zstd"] = ([(0, 1, b"", 0)], [_tensor("e", [0, 3], 0, 1, T(("I", 0), None))], ())
-    cases["zstd_trailing_byte"] = ([(0, 1, _zstd_frames(half[:64]) + b"\0", 64)], [
-        _tensor("z", [32], 1, 1, T(("I", 0), ("B", 1)))], ())
+            cases[f"{name}_{d}"] = (secs, [tensor("v", [2, 5], d, 3, rep)], banks)
+    cases["empty_zstd"] = ([(0, 1, b"", 0)], [tensor("e", [0, 3], 0, 1, T(("I", 0), None))], ())
+    cases["zstd_trailing_byte"] = ([(0, 1, zstd_frames(half[:64]) + b"\0", 64)], [
+        tensor("z", [32], 1, 1, T(("I", 0), ("B", 1)))], ())
     statuses = {}
     for name, (sections, tensors, bank_tables) in cases.items():
-        statuses[name] = _check_same(sdcodec, _craft(sections, tensors, bank_tables), tmp_path, name)
+        statuses[name] = _check_same(sdcodec, craft(sections, tensors, bank_tables), tmp_path, name)
     ok = {k for k, s in statuses.items() if s == "ok"}
     assert ok == {"casts", "scalar0", "scalar1", "scalar2", "empty_zstd", *(f"{n}_{d}" for d in (0, 1, 2) for n in (
         "vq", "vq_nan", "res", "res_long_varints", "res_last"))}, statuses
 
 
-def _leb128(v):
-    out = bytearray()
-    while True:
-        out.append(v & 0x7F | (0x80 if v > 0x7F else 0))
-        v >>= 7
-        if not v:
-            return bytes(out)
-
-
 def test_hand_made_rule_order(sdcodec, tmp_path):
     """Files breaking one or two rules of spec section 9: the status is the first broken rule's."""
     f32 = lambda *v: np.array(v, "<f4").tobytes()
-    raw = lambda name, shape, dtype, j, **k: _tensor(name, shape, dtype, 1, T(("I", j), ("B", k.get("sd", dtype))))
+    raw = lambda name, shape, dtype, j, **k: tensor(name, shape, dtype, 1, T(("I", j), ("B", k.get("sd", dtype))))
     big = (0, 1, b"\x28\xb5\x2f\xfd", 8 << 30)  # declares 8 GiB: only decoding would find out it is not
-    scalar = lambda shape, dtype=0, sdt=0: _tensor("s", shape, dtype, 2, T(("B", 8), None, ("B", sdt), ("I", 0),
+    scalar = lambda shape, dtype=0, sdt=0: tensor("s", shape, dtype, 2, T(("B", 8), None, ("B", sdt), ("I", 0),
                                                                             ("I", 1)))
     bank = [T(("I", 0), ("I", 2), ("B", 2), None)]
     cb = T(("B", 2), V("I", [0]), V("f", [1.0]), None, None, ("I", 1), V("I", [2]), None)
@@ -429,9 +297,9 @@ def test_hand_made_rule_order(sdcodec, tmp_path):
         "empty_rows_of_huge": ("ok", [(0, 0, b"", 0)], [raw("t", [0, 1 << 40], 0, 0)], (), (), None),
         "scalar_empty_huge_cols": ("ok", [(1, 0, b"", 0), (2, 0, b"", 0)], [scalar([0, 1 << 62])], (), (), None),
         "codebook_empty_huge_cols": ("ok", [(4, 0, f32(0, 1, 2, 3), 16), (1, 0, b"", 0), (5, 0, b"", 0)],
-                                     [_tensor("v", [0, 1 << 62], 0, 3, cb)], bank, (), None),
+                                     [tensor("v", [0, 1 << 62], 0, 3, cb)], bank, (), None),
         "codebook_empty_nan_bank": (ref.CORRUPT, [(4, 0, f32(0, 1, 2, np.inf), 16), (1, 0, b"", 0), (5, 0, b"", 0)],
-                                    [_tensor("v", [3, 0], 0, 3, cb)], bank, (), None),
+                                    [tensor("v", [3, 0], 0, 3, cb)], bank, (), None),
         "total_over_64GiB": (ref.LIMIT, [big] * 9, [raw(f"t{i}", [1 << 31], 0, i) for i in range(9)], (), (),
                              None),
         "rank_9": (ref.LIMIT, [(0, 0, f32(1), 4)], [raw("t", [1] * 9, 0, 0)], (), (), None),
@@ -463,13 +331,13 @@ def test_hand_made_rule_order(sdcodec, tmp_path):
         "negative_scale_then_bad_codes_hash": (ref.CHECKSUM, [(1, 0, f32(-1), 4), (2, 0, b"\0", 1)],
                                                [scalar([1])], (), (), 1),
         "nan_bank_then_bad_scales_hash": (ref.CORRUPT, [(4, 0, f32(np.nan, 1, 2, 3), 16), (1, 0, f32(1), 4),
-                                                        (5, 0, b"\0", 1)], [_tensor("v", [2], 0, 3, cb)], bank, (),
+                                                        (5, 0, b"\0", 1)], [tensor("v", [2], 0, 3, cb)], bank, (),
                                           1),
         "nan_scale_then_bad_index_hash": (ref.CHECKSUM, [(4, 0, f32(0, 1, 2, 3), 16), (1, 0, f32(np.nan), 4),
-                                                         (5, 0, b"\0", 1)], [_tensor("v", [2], 0, 3, cb)], bank, (),
+                                                         (5, 0, b"\0", 1)], [tensor("v", [2], 0, 3, cb)], bank, (),
                                           2),
         "nan_scale_then_bad_index": (ref.CORRUPT, [(4, 0, f32(0, 1, 2, 3), 16), (1, 0, f32(np.nan), 4),
-                                                   (5, 0, b"\5", 1)], [_tensor("v", [2], 0, 3, cb)], bank, (), None),
+                                                   (5, 0, b"\5", 1)], [tensor("v", [2], 0, 3, cb)], bank, (), None),
         "bad_tensor_then_bad_asset_hash": (ref.CHECKSUM, [(0, 0, f32(1), 4), (3, 0, b"x", 1)],
                                            [raw("t", [], 0, 0)[:7] + [("Q", 1)]], (), [(b"a", 1)], 1),
     }
@@ -479,5 +347,43 @@ def test_hand_made_rule_order(sdcodec, tmp_path):
         cases[f"alignment_{alignment}_gap_{gap}"] = (expected, three, [raw("t", [], 0, 0)], (), [(b"a", 1), (b"b", 2)],
                                                      None, alignment, gap)
     for name, (expected, *args) in cases.items():
-        status = _check_same(sdcodec, _craft(*args), tmp_path, name)
+        status = _check_same(sdcodec, craft(*args), tmp_path, name)
         assert status == expected, f"{name}: {status}, the spec says {expected}"
+
+
+def test_hostile_files(sdcodec, tmp_path):
+    """The attacks of issue 14 that concern the file (not the command line): both decoders give the same
+    status. zstd frames outside spec 5 (legacy v0.7, windows over 2^27, a dictionary), bombs that declare far
+    more than their bytes hold (refused without allocating it), asset names that are not one file name, and
+    a bank no tensor uses that is broken (decode checks it, as verify does)."""
+    import zstandard
+    u8 = lambda name, n, j: tensor(name, [n], 5, 1, T(("I", j), ("B", 5)))
+
+    def frame(descriptor, fields, content):  # RFC 8878: magic, header, one last raw block
+        return (b"\x28\xb5\x2f\xfd" + bytes([descriptor, *fields]) + (1 | len(content) << 3).to_bytes(3, "little")
+                + content)
+    # zstd v0.7 (the legacy format libzstd still reads): magic, FHD, window byte, a raw block, an end block
+    v07 = b"\x27\xb5\x2f\xfd\x00\x00" + b"\x40\x00\x03abc" + b"\xc0\x00\x00"
+    small = zstandard.ZstdCompressor().compress(b"0123456789abcdef")
+    two_symbols = bytes([1]) + bytes([0b00000001, 0b00001110, 0b00000000, 0]) + struct.pack("<Q", 1 << 31)
+    cases = {  # name: (expected status, sections, tensors, banks, assets)
+        "zstd_window_2^27": ("ok", [(0, 1, frame(0, [0x88], b"abc"), 3)], [u8("t", 3, 0)], (), ()),
+        "zstd_window_2^27+2^24": (ref.CORRUPT, [(0, 1, frame(0, [0x89], b"abc"), 3)], [u8("t", 3, 0)], (), ()),
+        "zstd_single_segment": ("ok", [(0, 1, frame(0x20, [3], b"abc"), 3)], [u8("t", 3, 0)], (), ()),
+        "zstd_dictionary": (ref.CORRUPT, [(0, 1, frame(1, [0x88, 7], b"abc"), 3)], [u8("t", 3, 0)], (), ()),
+        "zstd_legacy_v07": (ref.CORRUPT, [(0, 1, v07, 3)], [u8("t", 3, 0)], (), ()),
+        "zstd_bomb_4GiB": (ref.CORRUPT, [(0, 1, small, 4 << 30)], [u8("t", 4 << 30, 0)], (), ()),
+        "rans_bomb_1GiB": (ref.CORRUPT, [(0, 2, two_symbols, 1 << 30)], [u8("t", 1 << 30, 0)], (), ()),
+        "unused_bank_nan": (ref.CORRUPT, [(0, 0, b"\1", 1), (4, 0, np.array([0, np.nan], "<f4").tobytes(), 8)],
+                            [u8("t", 1, 0)], [T(("I", 1), ("I", 1), ("B", 2), None)], ()),
+    }
+    for name in (b"../x", b"/abs", b".", b"..", b"a/b", b"a\\b", b"a\x01", b"a\x7f", b"\x1b[2J", b"n" * 256):
+        cases[f"asset {name[:20]!r}"] = (ref.CORRUPT, [(3, 0, b"x", 1)], [], (), [(name, 0)])
+    for name in (b"tokenizer.json", b"..x", b"\xff\xfe", b"n" * 255):
+        cases[f"asset {name[:20]!r}"] = ("ok", [(3, 0, b"x", 1)], [], (), [(name, 0)])
+    for name, (expected, *args) in cases.items():
+        status = _check_same(sdcodec, craft(*args), tmp_path, name)
+        assert status == expected, f"{name}: {status}, expected {expected}"
+    bad_bank = craft(*cases["unused_bank_nan"][1:3], [T(("I", 1), ("I", 1), ("B", 2), None)], (), bad_hash=1)
+    assert _check_same(sdcodec, bad_bank, tmp_path, "unused bank, bad hash") == ref.CHECKSUM
+
