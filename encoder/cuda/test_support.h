@@ -10,18 +10,15 @@
 #include <span>
 #include <vector>
 
+#include "encoder/enc_kmeans_rng.h"
+
 namespace sdc::gputest {
 
-// Deterministic standard normal values (splitmix64 + Box-Muller): the same on every machine.
+// Deterministic standard normal values (splitmix64, the k-means seeding's generator, + Box-Muller): the
+// same on every machine.
 struct Normal {
-  uint64_t s;
-  uint64_t Next() {
-    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  double Uniform() { return (static_cast<double>(Next() >> 11) + 0.5) * 0x1.0p-53; }
+  kmeans::Rng rng;
+  double Uniform() { return (static_cast<double>(rng.Next() >> 11) + 0.5) * 0x1.0p-53; }
   float operator()() {
     return static_cast<float>(std::sqrt(-2.0 * std::log(Uniform())) * std::cos(6.283185307179586 * Uniform()));
   }
