@@ -1,5 +1,5 @@
-// The GPU encoder path without a GPU: device selection, and the k-means driver, assignment and beam
-// search as the CUDA build runs them, with the kernels emulated on the CPU (kmeans_driver.h), compared
+// The GPU encoder path without a GPU: device selection, and the k-means loop, assignment and beam
+// search as the CUDA build runs them, with the kernels emulated on the CPU (gpu_emulation.h), compared
 // with the CPU encoder. What differs from a GPU run is only where the kernels execute.
 #include <gtest/gtest.h>
 

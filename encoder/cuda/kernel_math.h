@@ -48,7 +48,7 @@ SDC_HD inline float SqDist(const float* x, const float* c, uint32_t d, float pen
   return s + p * p;
 }
 
-// The exact-order double sum of enc_kmeans.cc Dist2 (over the d + 1 coordinates when pen != 0): what
+// The exact-order double sum of the CPU k-means (enc_kmeans_cpu.cc Dist2, which calls this) (over the d + 1 coordinates when pen != 0): what
 // distances are reported as, and what k-means errors are made of.
 SDC_HD inline double Dist2Exact(const float* x, const float* c, uint32_t d, float pen) {
   double s = 0.0;
