@@ -39,7 +39,6 @@ import math
 import re
 import struct
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
