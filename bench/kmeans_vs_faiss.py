@@ -20,11 +20,9 @@ import argparse
 import datetime
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 
@@ -92,7 +90,7 @@ def main():
             subprocess.run([sys.executable, "-c", code], check=True)
         cents = {}
         for t in threads:
-            for rep in range(a.repeat):
+            for _rep in range(a.repeat):
                 out = os.path.join(tmp, f"faiss{t}.f32")
                 p = subprocess.run([sys.executable, "-c", run_faiss(a.d, a.k, a.iters, a.seed, t), data, out],
                                    capture_output=True, text=True, check=True)

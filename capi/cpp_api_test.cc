@@ -53,7 +53,7 @@ int main() {
   std::string json;
   CHECK(dec.InspectJson(&json).ok() && json.find("\"schema\":\"sdcodec.inspect/1\"") != std::string::npos);
   sdcodec::Decoder moved = std::move(dec);
-  CHECK(moved.is_open() && !dec.is_open() && moved.tensor_count() == 2);
+  CHECK(moved.is_open() && !dec.is_open() && moved.tensor_count() == 2);  // NOLINT(bugprone-use-after-move): on purpose
 
   // Errors: a Status with the code and the library's message; the decoder left as it was.
   sdcodec::TensorInfo info;

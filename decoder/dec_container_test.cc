@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "decoder/dec_container.h"
 #include "decoder/decoder.h"
 #include "format/endian.h"
 #include "tests/sdc_test_builder.h"
@@ -401,6 +402,16 @@ TEST(Corruption, EmptyZstdSection) {
   const Outcome o = OpenAndVerify(test::Join(p));
   EXPECT_EQ(o.stage, Stage::kVerify);
   EXPECT_EQ(o.status.code(), StatusCode::kCorrupt) << o.status.ToString();
+}
+
+TEST(SectionKindName, NamesEveryKindAndNothingElse) {
+  // The names the reports and error messages use (spec section 13); any other byte is "unknown".
+  const std::vector<std::string> names = {"tensor_data", "scales",  "codes",  "asset",
+                                          "bank",        "indices", "residual_positions", "residual_values"};
+  ASSERT_EQ(names.size(), static_cast<size_t>(fb::SectionKind::MAX) + 1);
+  for (size_t k = 0; k < names.size(); ++k) EXPECT_EQ(SectionKindName(static_cast<fb::SectionKind>(k)), names[k]);
+  for (int k = static_cast<int>(fb::SectionKind::MAX) + 1; k < 256; ++k)
+    EXPECT_STREQ(SectionKindName(static_cast<fb::SectionKind>(k)), "unknown") << k;
 }
 
 }  // namespace

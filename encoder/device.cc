@@ -1,9 +1,7 @@
 #include "encoder/device.h"
 
-#include <atomic>
 #include <vector>
 
-#include "encoder/cuda/kmeans_driver.h"
 #ifdef SDC_HAVE_CUDA
 #include "encoder/cuda/kmeans_cuda.h"
 #endif
@@ -11,26 +9,32 @@
 namespace sdc {
 namespace {
 
-std::atomic<bool> g_emulate{false};
-
-// Whether kCuda can run here, and why not.
-bool CudaUsable(std::string* why, std::string* name) {
-  if (g_emulate.load()) {
-    *name = "CUDA emulation on the CPU (tests)";
+#ifdef SDC_HAVE_CUDA
+// The CUDA device 0 (kmeans_cuda.h).
+class CudaBackend final : public GpuBackend {
+ public:
+  bool Available(std::string* name, std::string* why) const override {
+    if (!CudaDeviceAvailable(why)) {
+      *why = "no CUDA device: " + *why;
+      return false;
+    }
+    *name = CudaDeviceName();
     return true;
   }
-#ifdef SDC_HAVE_CUDA
-  if (!CudaDeviceAvailable(why)) {
-    *why = "no CUDA device: " + *why;
-    return false;
+  Status KMeans(std::span<const float> x, size_t d, std::span<const float> weights, const KMeansOptions& opt,
+                KMeansResult* out) const override {
+    return KMeansCuda(x, d, weights, opt, out);
   }
-  *name = CudaDeviceName();
-  return true;
-#else
-  *why = "this build has no CUDA support";
-  return false;
+  Status AssignNearest(std::span<const float> x, size_t d, std::span<const float> centroids,
+                       std::span<const float> penalty, std::span<uint32_t> assign,
+                       std::span<float> dist2) const override {
+    return AssignNearestCuda(x, d, centroids, penalty, assign, dist2);
+  }
+  Status BeamAssign(const BeamRequest& req, std::span<uint32_t> codes) const override {
+    return BeamAssignCuda(req, codes);
+  }
+};
 #endif
-}
 
 }  // namespace
 
@@ -50,85 +54,63 @@ bool ParseDevice(std::string_view s, Device* out) {
   return false;
 }
 
-bool BuiltWithCuda() {
+bool BuiltWithCuda() { return CudaGpu() != nullptr; }
+
+const GpuBackend* CudaGpu() {
 #ifdef SDC_HAVE_CUDA
-  return true;
+  static const CudaBackend cuda;
+  return &cuda;
 #else
-  return false;
+  return nullptr;
 #endif
 }
 
-void SetCudaEmulationForTesting(bool on) { g_emulate.store(on); }
-
-Status ResolveDevice(Device requested, Device* resolved, std::string* note) {
+Status Place(Device requested, const GpuBackend* gpu, Placement* out, std::string* note) {
   if (requested == Device::kCpu) {
-    *resolved = Device::kCpu;
+    *out = Placement::Cpu();
     if (note) *note = "CPU";
     return Status::Ok();
   }
+  if (!gpu) gpu = CudaGpu();
   std::string why, name;
-  const bool usable = CudaUsable(&why, &name);
+  const bool usable = gpu ? gpu->Available(&name, &why) : (why = "this build has no CUDA support", false);
   if (requested == Device::kCuda && !usable) return Status(StatusCode::kUnsupported, "--device cuda: " + why);
-  *resolved = usable ? Device::kCuda : Device::kCpu;
+  out->gpu = usable ? gpu : nullptr;
   if (note) *note = usable ? "GPU " + name : "CPU (" + why + ")";
   return Status::Ok();
 }
 
-Status KMeansOn(Device device, std::span<const float> x, size_t d, std::span<const float> weights,
+Status ResolveDevice(Device requested, Device* resolved, std::string* note, const GpuBackend* gpu) {
+  Placement where;
+  SDC_RETURN_IF_ERROR(Place(requested, gpu, &where, note));
+  *resolved = where.gpu ? Device::kCuda : Device::kCpu;
+  return Status::Ok();
+}
+
+Status KMeansOn(Placement where, std::span<const float> x, size_t d, std::span<const float> weights,
                 const KMeansOptions& opt, KMeansResult* out) {
-  SDC_RETURN_IF_ERROR(ResolveDevice(device, &device));
-  if (device == Device::kCpu) return KMeans(x, d, weights, opt, out);
-  if (g_emulate.load()) return gpu::KMeansEmulated(x, d, weights, opt, out);
-#ifdef SDC_HAVE_CUDA
-  return KMeansCuda(x, d, weights, opt, out);
-#else
-  return Status(StatusCode::kInternal, "CUDA device resolved in a build without CUDA");
-#endif
+  if (where.gpu) return where.gpu->KMeans(x, d, weights, opt, out);
+  return KMeans(x, d, weights, opt, out);
 }
 
-Status AssignNearestOn(Device device, std::span<const float> x, size_t d, std::span<const float> centroids,
+Status AssignNearestOn(Placement where, std::span<const float> x, size_t d, std::span<const float> centroids,
                        std::span<const float> penalty, std::span<uint32_t> assign, std::span<float> dist2) {
-  SDC_RETURN_IF_ERROR(ResolveDevice(device, &device));
-  if (device == Device::kCpu) {
-    if (penalty.empty()) {
-      AssignNearest(x, d, centroids, assign, dist2);
-      return Status::Ok();
-    }
-    // The penalty as a real coordinate: x' = (x, 0), c'_j = (c_j, penalty_j).
-    const size_t n = d ? x.size() / d : 0, k = d ? centroids.size() / d : 0, dd = d + 1;
-    std::vector<float> xp(n * dd, 0.0f), cp(k * dd);
-    for (size_t i = 0; i < n; ++i)
-      for (size_t t = 0; t < d; ++t) xp[i * dd + t] = x[i * d + t];
-    for (size_t j = 0; j < k; ++j) {
-      for (size_t t = 0; t < d; ++t) cp[j * dd + t] = centroids[j * d + t];
-      cp[j * dd + d] = penalty[j];
-    }
-    AssignNearest(xp, dd, cp, assign, dist2);
+  if (where.gpu) return where.gpu->AssignNearest(x, d, centroids, penalty, assign, dist2);
+  if (penalty.empty()) {
+    AssignNearest(x, d, centroids, assign, dist2);
     return Status::Ok();
   }
-  if (g_emulate.load()) {
-    gpu::AssignNearestEmulated(x, d, centroids, penalty, assign, dist2);
-    return Status::Ok();
+  // The penalty as a real coordinate: x' = (x, 0), c'_j = (c_j, penalty_j).
+  const size_t n = d ? x.size() / d : 0, k = d ? centroids.size() / d : 0, dd = d + 1;
+  std::vector<float> xp(n * dd, 0.0f), cp(k * dd);
+  for (size_t i = 0; i < n; ++i)
+    for (size_t t = 0; t < d; ++t) xp[i * dd + t] = x[i * d + t];
+  for (size_t j = 0; j < k; ++j) {
+    for (size_t t = 0; t < d; ++t) cp[j * dd + t] = centroids[j * d + t];
+    cp[j * dd + d] = penalty[j];
   }
-#ifdef SDC_HAVE_CUDA
-  return AssignNearestCuda(x, d, centroids, penalty, assign, dist2);
-#else
-  return Status(StatusCode::kInternal, "CUDA device resolved in a build without CUDA");
-#endif
-}
-
-Status BeamAssignOnGpu(std::span<const float> x, uint32_t d, uint32_t k, uint32_t m_count, std::span<const float> banks,
-                       std::span<const float> alpha, uint32_t beam, double lambda, std::span<const float> bits,
-                       std::span<uint32_t> codes) {
-  if (g_emulate.load()) {
-    gpu::BeamAssignEmulated(x, d, k, m_count, banks, alpha, beam, lambda, bits, codes);
-    return Status::Ok();
-  }
-#ifdef SDC_HAVE_CUDA
-  return BeamAssignCuda(x, d, k, m_count, banks, alpha, beam, lambda, bits, codes);
-#else
-  return Status(StatusCode::kInternal, "CUDA beam search called in a build without CUDA");
-#endif
+  AssignNearest(xp, dd, cp, assign, dist2);
+  return Status::Ok();
 }
 
 }  // namespace sdc

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "encoder/beam_request.h"
 #include "encoder/enc_kmeans.h"
 #include "format/status.h"
 
@@ -28,28 +29,46 @@ bool ParseDevice(std::string_view s, Device* out);
 // Whether this build has the CUDA path (-DSDC_CUDA=ON).
 bool BuiltWithCuda();
 
-// kCpu stays kCpu. kAuto becomes kCuda when a usable CUDA device exists, else kCpu. kCuda without one is
-// an error: "this build has no CUDA support" or "no CUDA device: <reason>". *note (optional) gets a
-// one-line description of the choice: "GPU NVIDIA H100 80GB HBM3 (sm_90)", "CPU (no CUDA device: ...)".
-// The device probe runs once per process.
-Status ResolveDevice(Device requested, Device* resolved, std::string* note = nullptr);
+// What runs the codebook work when the device is kCuda: this build's CUDA device (CudaGpu()), or, in
+// tests, the CPU emulation of its kernels (encoder/cuda/gpu_emulation.h), passed explicitly.
+class GpuBackend {
+ public:
+  virtual ~GpuBackend() = default;
+  // Whether it can run here: true with *name set ("NVIDIA H100 80GB HBM3 (sm_90)"), or false with *why
+  // ("no CUDA device: no NVIDIA driver (libcuda.so.1 not found)").
+  virtual bool Available(std::string* name, std::string* why) const = 0;
+  // sdc::KMeans, AssignNearest (with the penalty of AssignNearestOn) and the beam search, on this back end.
+  virtual Status KMeans(std::span<const float> x, size_t d, std::span<const float> weights, const KMeansOptions& opt,
+                        KMeansResult* out) const = 0;
+  virtual Status AssignNearest(std::span<const float> x, size_t d, std::span<const float> centroids,
+                               std::span<const float> penalty, std::span<uint32_t> assign,
+                               std::span<float> dist2) const = 0;
+  virtual Status BeamAssign(const BeamRequest& req, std::span<uint32_t> codes) const = 0;
+};
 
-// The dispatcher. `device` must be resolved (kCpu or kCuda; kAuto is resolved here).
-// KMeans: sdc::KMeans or KMeansCuda.
-Status KMeansOn(Device device, std::span<const float> x, size_t d, std::span<const float> weights,
+// The CUDA device's back end; null in builds without CUDA support.
+const GpuBackend* CudaGpu();
+
+// Where the work runs once the device is resolved: on a GPU back end, or on the CPU (gpu == nullptr).
+struct Placement {
+  const GpuBackend* gpu = nullptr;
+  static Placement Cpu() { return Placement{}; }
+};
+
+// Resolves a requested device. kCpu stays the CPU. kAuto takes the GPU when it is available, else the CPU.
+// kCuda without one is an error: "this build has no CUDA support" or "no CUDA device: <reason>". `gpu` is
+// what stands for kCuda (null: CudaGpu()). *note (optional) gets a one-line description of the choice:
+// "GPU NVIDIA H100 80GB HBM3 (sm_90)", "CPU (no CUDA device: ...)". The device probe runs once per process.
+Status Place(Device requested, const GpuBackend* gpu, Placement* out, std::string* note = nullptr);
+// The same choice as a Device (kCpu or kCuda).
+Status ResolveDevice(Device requested, Device* resolved, std::string* note = nullptr, const GpuBackend* gpu = nullptr);
+
+// The dispatchers.
+Status KMeansOn(Placement where, std::span<const float> x, size_t d, std::span<const float> weights,
                 const KMeansOptions& opt, KMeansResult* out);
 // AssignNearest with an optional penalty coordinate per centroid (penalty: empty or one value per centroid;
 // the point's coordinate is 0). On the CPU the penalty is appended as a real coordinate (d + 1).
-Status AssignNearestOn(Device device, std::span<const float> x, size_t d, std::span<const float> centroids,
+Status AssignNearestOn(Placement where, std::span<const float> x, size_t d, std::span<const float> centroids,
                        std::span<const float> penalty, std::span<uint32_t> assign, std::span<float> dist2);
-// The GPU beam search (device kCuda only; the CPU beam search lives in enc_codebook.cc).
-Status BeamAssignOnGpu(std::span<const float> x, uint32_t d, uint32_t k, uint32_t m_count, std::span<const float> banks,
-                       std::span<const float> alpha, uint32_t beam, double lambda, std::span<const float> bits,
-                       std::span<uint32_t> codes);
-
-// Tests only: with `on`, kCuda is always available and runs the CPU emulation of the CUDA kernels
-// (kmeans_driver.h) instead of CUDA, so the whole GPU path — dispatch, driver, kernel arithmetic — is
-// exercised on machines without a GPU. Not thread-safe against concurrent encodes.
-void SetCudaEmulationForTesting(bool on);
 
 }  // namespace sdc

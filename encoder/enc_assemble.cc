@@ -14,7 +14,7 @@ std::string Describe(const Candidate& c) {
 // Informative settings string of the manifest. The budget itself is in Manifest.budget_bytes; keeping it out
 // of this string keeps the file's size from depending on how many digits the budget has.
 std::string EncoderString(const EncodeOptions& o) {
-  std::string enc = "sdcodec 0.1.0; method=" + std::string(MethodName(o.method));
+  std::string enc = "sdcodec " SDCODEC_VERSION_STRING "; method=" + std::string(MethodName(o.method));
   if (o.method == Method::kCodebook)
     enc += "; k=" + std::to_string(o.codebook.k) + "; dim=" + std::to_string(o.codebook.dim) +
            "; codebooks=" + std::to_string(o.codebook.codebooks) + "; banks=" + (o.per_tensor_banks ? "per-tensor" : "shared");

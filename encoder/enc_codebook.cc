@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "encoder/beam_request.h"
 #include "encoder/enc_kmeans.h"
 #include "format/endian.h"
 #include "format/float_bits.h"
@@ -83,22 +84,44 @@ std::vector<float> CodeBits(const uint32_t* codes, size_t n, size_t stride, uint
   return bits;
 }
 
+// Every bank's entries in one array, bank after bank (BeamRequest::banks).
+std::vector<float> FlatBanks(const BankSet& b) {
+  std::vector<float> flat;
+  for (const auto& e : b.entries) flat.insert(flat.end(), e.begin(), e.end());
+  return flat;
+}
+
+// A beam search over `banks` (flattened into `flat`) without code lengths or weights; callers add those.
+BeamRequest Request(std::span<const float> x, uint32_t d, const BankSet& banks, std::span<const float> flat,
+                    std::span<const float> alpha, int beam) {
+  BeamRequest r;
+  r.x = x;
+  r.d = d;
+  r.k = banks.k;
+  r.m_count = static_cast<uint32_t>(banks.entries.size());
+  r.banks = flat;
+  r.alpha = alpha;
+  r.beam = static_cast<uint32_t>(std::max(beam, 1));
+  return r;
+}
+
 // Stage-by-stage nearest entry (beam 1), each stage on the residual of the previous ones, through the
 // blocked k-means kernel (or the GPU's, encoder/device.h). The entropy penalty folds into the distance
 // with one extra coordinate: x' = (x, 0), c'_j = (c_j, sqrt(lambda * bits_j)) gives
 // |x' - c'_j|^2 = |x - c_j|^2 + lambda * bits_j.
-Status GreedyAssign(Device device, std::span<const float> x, uint32_t d, const BankSet& b, std::span<const float> alpha,
-                    double lambda, const std::vector<std::vector<float>>& bits, uint32_t* codes) {
-  const size_t n = x.size() / d, m_count = b.entries.size();
-  const bool penalty = !bits.empty() && lambda > 0;
-  std::vector<float> residual(x.begin(), x.end()), centroids(static_cast<size_t>(b.k) * d), pen(penalty ? b.k : 0);
+Status GreedyAssign(Placement where, const BeamRequest& r, uint32_t* codes) {
+  const size_t n = r.vectors(), m_count = r.m_count;
+  const uint32_t d = r.d, k = r.k;
+  const bool penalty = !r.bits.empty() && r.lambda > 0;
+  std::vector<float> residual(r.x.begin(), r.x.end()), centroids(static_cast<size_t>(k) * d), pen(penalty ? k : 0);
   std::vector<uint32_t> assign(n);
   for (size_t m = 0; m < m_count; ++m) {
-    for (uint32_t j = 0; j < b.k; ++j) {
-      for (uint32_t t = 0; t < d; ++t) centroids[j * d + t] = alpha[m] * b.entries[m][j * d + t];
-      if (penalty) pen[j] = static_cast<float>(std::sqrt(lambda * bits[m][j]));
+    const float* bank = r.banks.data() + m * k * d;
+    for (uint32_t j = 0; j < k; ++j) {
+      for (uint32_t t = 0; t < d; ++t) centroids[j * d + t] = r.alpha[m] * bank[j * d + t];
+      if (penalty) pen[j] = static_cast<float>(std::sqrt(r.lambda * r.bits[m * k + j]));
     }
-    SDC_RETURN_IF_ERROR(AssignNearestOn(device, residual, d, centroids, pen, assign, {}));
+    SDC_RETURN_IF_ERROR(AssignNearestOn(where, residual, d, centroids, pen, assign, {}));
     for (size_t v = 0; v < n; ++v) {
       codes[v * m_count + m] = assign[v];
       for (uint32_t t = 0; t < d; ++t) residual[v * d + t] -= centroids[assign[v] * d + t];
@@ -114,56 +137,47 @@ struct Hypothesis {
 };
 
 // Beam search over M banks for each vector: keeps the `beam` best partial sums after each stage.
-// cost = squared residual + lambda * sum of code lengths (bits may be empty: no penalty). With `weights`
-// (one per element of x, or empty) the squared residual is weighted element by element; that search runs
-// on the CPU only, as this loop, whatever the beam. Otherwise, on a GPU the same search runs as
+// cost = squared residual + lambda * sum of code lengths (bits may be empty: no penalty). With weights
+// (one per element of x) the squared residual is weighted element by element; that search runs on the CPU
+// only, as this loop, whatever the beam. Otherwise, on a GPU the same search runs as
 // kmath::BeamSearchVector (encoder/cuda/kernel_math.h): same codes.
-Status BeamAssign(Device device, std::span<const float> x, uint32_t d, const BankSet& b, std::span<const float> alpha,
-                  int beam, double lambda, const std::vector<std::vector<float>>& bits, uint32_t* codes,
-                  std::span<const float> weights = {}) {
-  SDC_RETURN_IF_ERROR(ResolveDevice(device, &device));
-  const bool weighted = !weights.empty();
-  if (!weighted && (beam <= 1 || b.entries.size() == 1))
-    return GreedyAssign(device, x, d, b, alpha, lambda, bits, codes);
-  beam = std::max(beam, 1);
-  const int64_t n = static_cast<int64_t>(x.size() / d);
-  const size_t m_count = b.entries.size();
-  const uint32_t k = b.k;
-  if (device != Device::kCpu && !weighted) {
-    std::vector<float> banks, flat_bits;
-    for (const auto& e : b.entries) banks.insert(banks.end(), e.begin(), e.end());
-    for (const auto& v : bits) flat_bits.insert(flat_bits.end(), v.begin(), v.end());
-    return BeamAssignOnGpu(x, d, k, static_cast<uint32_t>(m_count), banks, alpha, static_cast<uint32_t>(beam), lambda,
-                           flat_bits, std::span<uint32_t>(codes, static_cast<size_t>(n) * m_count));
-  }
+Status BeamAssign(Placement where, const BeamRequest& r, uint32_t* codes) {
+  const bool weighted = !r.weights.empty();
+  if (!weighted && (r.beam <= 1 || r.m_count == 1)) return GreedyAssign(where, r, codes);
+  const int64_t n = static_cast<int64_t>(r.vectors());
+  const size_t m_count = r.m_count;
+  const uint32_t k = r.k, d = r.d;
+  if (where.gpu && !weighted)
+    return where.gpu->BeamAssign(r, std::span<uint32_t>(codes, static_cast<size_t>(n) * m_count));
 #pragma omp parallel
   {
     std::vector<Hypothesis> hyps, next;
     std::vector<std::pair<double, std::pair<int, uint32_t>>> cand;
 #pragma omp for schedule(dynamic, 256)
     for (int64_t v = 0; v < n; ++v) {
-      const float* xv = x.data() + v * d;
-      const float* wv = weighted ? weights.data() + v * d : nullptr;
+      const float* xv = r.x.data() + v * d;
+      const float* wv = weighted ? r.weights.data() + v * d : nullptr;
       hyps.assign(1, Hypothesis{0.0, std::vector<float>(xv, xv + d), {}});
       for (size_t m = 0; m < m_count; ++m) {
-        const float a = alpha[m];
-        const float* bank = b.entries[m].data();
+        const float a = r.alpha[m];
+        const float* bank = r.banks.data() + m * k * d;
+        const float* bits = r.bits.empty() ? nullptr : r.bits.data() + m * k;
         cand.clear();
         for (int h = 0; h < static_cast<int>(hyps.size()); ++h) {
-          const float* r = hyps[h].residual.data();
+          const float* res = hyps[h].residual.data();
           for (uint32_t j = 0; j < k; ++j) {
             double e = 0;
             for (uint32_t t = 0; t < d; ++t) {
-              const float diff = r[t] - a * bank[j * d + t];
+              const float diff = res[t] - a * bank[j * d + t];
               e += (wv ? static_cast<double>(wv[t]) : 1.0) * diff * diff;
             }
-            if (!bits.empty()) e += lambda * bits[m][j];
+            if (bits) e += r.lambda * bits[j];
             cand.push_back({hyps[h].cost + e, {h, j}});
           }
         }
         // For stages before the last, the cost so far excludes later stages; the residual error is what
         // later stages reduce, so ranking by (penalty so far + current residual) is the standard AQ beam.
-        const size_t keep = std::min<size_t>(m + 1 == m_count ? 1 : beam, cand.size());
+        const size_t keep = std::min<size_t>(m + 1 == m_count ? 1 : r.beam, cand.size());
         std::partial_sort(cand.begin(), cand.begin() + keep, cand.end(),
                           [](const auto& p, const auto& q) { return p.first < q.first || (p.first == q.first && p.second < q.second); });
         next.clear();
@@ -173,7 +187,7 @@ Status BeamAssign(Device device, std::span<const float> x, uint32_t d, const Ban
           for (uint32_t t = 0; t < d; ++t) nh.residual[t] -= a * bank[j * d + t];
           nh.codes.push_back(j);
           // Carry only the penalty part forward: the residual's error is recomputed at the next stage.
-          nh.cost = hyps[h].cost + (bits.empty() ? 0.0 : lambda * bits[m][j]);
+          nh.cost = hyps[h].cost + (bits ? r.lambda * bits[j] : 0.0);
           next.push_back(std::move(nh));
         }
         hyps.swap(next);
@@ -259,8 +273,8 @@ Status TrainBanks(std::span<const CodebookInput> inputs, const CodebookSearch& s
   SDC_CHECK(s.dim >= 1 && s.dim <= 16 && s.k >= 1 && s.k <= 65536 && s.codebooks >= 1 && s.codebooks <= 8,
             StatusCode::kInvalidArgument, "codebook: dim 1..16, k 1..65536 and 1..8 codebooks");
   const uint32_t d = s.dim;
-  Device device;
-  SDC_RETURN_IF_ERROR(ResolveDevice(s.device, &device));
+  Placement where;
+  SDC_RETURN_IF_ERROR(Place(s.device, s.gpu, &where));
   // Training set: every input's normalised sub-vectors, thinned by a fixed stride when there are too many.
   uint64_t total = 0;
   std::vector<Normalized> norm;
@@ -314,7 +328,7 @@ Status TrainBanks(std::span<const CodebookInput> inputs, const CodebookSearch& s
                    std::to_string(mse));
       };
     KMeansResult km;
-    SDC_RETURN_IF_ERROR(KMeansOn(device, residual, d, weights, ko, &km));
+    SDC_RETURN_IF_ERROR(KMeansOn(where, residual, d, weights, ko, &km));
     km.centroids.resize(static_cast<size_t>(s.k) * d, 0.0f);  // k > n: unused entries are zero
     for (size_t v = 0; v < n; ++v) {
       codes[v * s.codebooks + m] = km.assign[v];
@@ -324,7 +338,8 @@ Status TrainBanks(std::span<const CodebookInput> inputs, const CodebookSearch& s
   }
   const std::vector<float> ones(s.codebooks, 1.0f);
   for (int round = 0; s.codebooks > 1 && round < s.refine_rounds; ++round) {
-    SDC_RETURN_IF_ERROR(BeamAssign(device, x, d, b, ones, s.beam, 0.0, {}, codes.data()));
+    const std::vector<float> flat = FlatBanks(b);
+    SDC_RETURN_IF_ERROR(BeamAssign(where, Request(x, d, b, flat, ones, s.beam), codes.data()));
     for (int m = 0; m < s.codebooks; ++m) UpdateBank(x, d, codes, m, &b);
   }
   for (auto& e : b.entries)
@@ -337,20 +352,27 @@ Status EncodeWithBanks(const CodebookInput& in, const BankSet& b, const Codebook
                        CodebookCodes* out) {
   const uint32_t d = b.dim;
   const size_t m_count = b.entries.size();
-  Device device;
-  SDC_RETURN_IF_ERROR(ResolveDevice(s.device, &device));
+  Placement where;
+  SDC_RETURN_IF_ERROR(Place(s.device, s.gpu, &where));
   Normalized n = Normalize(in, d, s.group_size);
   const size_t nv = n.x.size() / d;
   // With importance, codes, coefficients and scales all minimise the importance-weighted error.
   const std::vector<float> weights = NormalizedWeights(in, n, d);
   std::vector<uint32_t> codes(nv * m_count);
-  const std::vector<float> ones(m_count, 1.0f);
-  SDC_RETURN_IF_ERROR(BeamAssign(device, n.x, d, b, ones, s.beam, 0.0, {}, codes.data(), weights));
+  const std::vector<float> ones(m_count, 1.0f), flat = FlatBanks(b);
+  BeamRequest req = Request(n.x, d, b, flat, ones, s.beam);
+  req.weights = weights;
+  SDC_RETURN_IF_ERROR(BeamAssign(where, req, codes.data()));
   // Entropy-constrained passes: code lengths from the previous pass's histogram.
   for (int pass = 0; lambda > 0 && pass < 2; ++pass) {
-    std::vector<std::vector<float>> bits;
-    for (size_t m = 0; m < m_count; ++m) bits.push_back(CodeBits(codes.data() + m, nv, m_count, b.k));
-    SDC_RETURN_IF_ERROR(BeamAssign(device, n.x, d, b, ones, s.beam, lambda, bits, codes.data(), weights));
+    std::vector<float> bits;
+    for (size_t m = 0; m < m_count; ++m) {
+      const std::vector<float> stage = CodeBits(codes.data() + m, nv, m_count, b.k);
+      bits.insert(bits.end(), stage.begin(), stage.end());
+    }
+    req.lambda = lambda;
+    req.bits = bits;
+    SDC_RETURN_IF_ERROR(BeamAssign(where, req, codes.data()));
   }
   std::vector<float> alpha = m_count > 1 ? FitCoefficients(n.x, d, b, codes, weights) : ones;
 

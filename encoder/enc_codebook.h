@@ -31,8 +31,10 @@ struct CodebookSearch {
   uint64_t seed = 1;
   // Where k-means, the nearest-entry assignment and the beam search run (encoder/device.h); kAuto and kCuda
   // are resolved on each call (the device probe itself runs once per process). Every interface defaults to
-  // auto: a GPU where one is usable, else the CPU.
+  // auto: a GPU where one is usable, else the CPU. `gpu` is what kCuda means: null for this build's CUDA
+  // device; tests pass the CPU emulation of its kernels (cuda/gpu_emulation.h).
   Device device = Device::kAuto;
+  const GpuBackend* gpu = nullptr;
   std::function<void(const std::string&)> progress;  // k-means iterations of bank training; may be empty
 };
 

@@ -9,6 +9,7 @@
 
 #include "format/status.h"
 #include "sdc_generated.h"
+#include "sdcodec/version.h"  // SetEncoder's string starts "sdcodec " SDCODEC_VERSION_STRING
 
 namespace sdc {
 

@@ -19,11 +19,16 @@
 // the one a full scan gives. Reported distances and errors are recomputed as sum (x - c)^2 in double.
 //
 // Empty clusters: after each assignment, clusters that received no point are re-seeded in increasing
-// index order, each with the farthest point of a different donor cluster (a cluster of at least two points,
-// in decreasing order of weighted error, ties to the lowest index; a cluster donates at most one point per
-// iteration). After the last iteration the same rule runs once more with an exact reassignment towards
-// each re-seeded centroid, so when the data holds at least k distinct points no returned cluster is empty.
-// Clusters whose points all have zero weight keep their previous centroid.
+// index order, each with the farthest point (unweighted distance, ties to the lowest index) of a different
+// donor cluster (a cluster of at least two points, in decreasing order of weighted error, ties to the
+// lowest index; a cluster donates at most one point per iteration). After the last iteration the same rule
+// runs again, followed by a full reassignment, until no cluster is empty or no donor is left (at most 16
+// rounds), so when the data holds at least k distinct points no returned cluster is empty. Clusters whose
+// points all have zero weight keep their previous centroid.
+//
+// Files: enc_kmeans_loop.h (the loop and its rules, shared with the GPU path), enc_kmeans_cpu.cc (the CPU
+// passes, KMeans, AssignNearest), enc_kmeans_simd.h (distance kernels and their run-time choice),
+// enc_kmeans_seed.cc (seeding), enc_kmeans_rng.h (its random numbers).
 #pragma once
 
 #include <cstddef>
@@ -69,13 +74,8 @@ Status KMeans(std::span<const float> x, size_t d, std::span<const float> weights
 void AssignNearest(std::span<const float> x, size_t d, std::span<const float> centroids, std::span<uint32_t> assign,
                    std::span<float> dist2);
 
-// The input checks of KMeans (shared with the GPU driver, so both refuse the same inputs with the same
-// messages); sets the total weight (n when unweighted).
-Status KMeansCheckInput(std::span<const float> x, size_t d, std::span<const float> weights, const KMeansOptions& opt,
-                        double* total_weight);
-
-// The initial centroids KMeans starts from for (x, d, weights, opt) when opt.k < n (k * d values), for other
-// back ends that must start where the CPU does. Inputs as checked by KMeans.
+// The initial centroids KMeans starts from for (x, d, weights, opt) when opt.k < n (k * d values), on every
+// device. Inputs as checked by KMeans.
 void KMeansSeeds(std::span<const float> x, size_t d, std::span<const float> weights, const KMeansOptions& opt,
                  std::vector<float>* centroids);
 

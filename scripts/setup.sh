@@ -5,7 +5,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 apt_pkgs=(cmake g++ make pkg-config libzstd-dev libxxhash-dev libflatbuffers-dev flatbuffers-compiler
-          libgtest-dev libomp-dev libcli11-dev nlohmann-json3-dev python3-pip
+          libgtest-dev libomp-dev libcli11-dev nlohmann-json3-dev python3-pip clang-format
           bible-kjv vim-runtime)   # the last two: the proving ground's text (bench/lm/corpus.py)
 missing=()
 for p in "${apt_pkgs[@]}"; do
@@ -19,7 +19,7 @@ if ((${#missing[@]})); then
 fi
 
 # jax (CPU wheel, ~140 MB download), tokenizers and optax: the proving ground's language models (bench/lm/).
-py_pkgs=(numpy safetensors pytest zstandard brotli python_minifier jax tokenizers optax)
+py_pkgs=(numpy safetensors pytest zstandard brotli python_minifier jax tokenizers optax ruff)
 py_missing=()
 for p in "${py_pkgs[@]}"; do python3 -c "import $p" 2>/dev/null || py_missing+=("$p"); done
 if ((${#py_missing[@]})); then
@@ -39,9 +39,10 @@ cmake --build "$root/build" -j "$(nproc)"
 for p in nanobind scikit_build_core; do
   python3 -c "import $p" 2>/dev/null || PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install -q "${p//_/-}"
 done
-src_hash=$(cd "$root" && find CMakeLists.txt pyproject.toml format decoder encoder report capi include python spec/reference_decoder.py \
+src_hash=$(cd "$root" && find CMakeLists.txt pyproject.toml cmake format decoder encoder report capi include python spec/reference_decoder.py \
              -type f \( -name '*.cc' -o -name '*.h' -o -name '*.cu' -o -name '*.cuh' -o -name '*.fbs' -o -name '*.py' \
-             -o -name '*.txt' -o -name '*.toml' \) -not -path '*/__pycache__/*' | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
+             -o -name '*.txt' -o -name '*.toml' -o -name '*.cmake' -o -name '*.in' \) -not -path '*/__pycache__/*' |
+             LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
 stamp="$root/build-python/.installed-$src_hash"
 if [ ! -f "$stamp" ] || ! python3 -c "import sdcodec" 2>/dev/null; then
   echo "setup: pip installing the sdcodec Python package" >&2

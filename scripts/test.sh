@@ -1,14 +1,28 @@
 #!/usr/bin/env bash
-# Every test: set up and build (Release), run the GoogleTest suites and the fuzz-corpus replays through
-# ctest, rebuild and rerun them all under AddressSanitizer + UndefinedBehaviorSanitizer, build the decoder
-# alone (it must link without the encoder, and nm must find no encoder symbol in it: scripts/
-# check_decoder_symbols.sh), check that every build reconstructs the same bytes
+# Every test: set up and build (Release), lint the Python (ruff), run the GoogleTest suites and the
+# fuzz-corpus replays through ctest, rebuild and rerun them all under AddressSanitizer +
+# UndefinedBehaviorSanitizer (that build with warnings as errors), build the decoder alone (it
+# must link without the encoder, and nm must find no encoder symbol in it: scripts/check_decoder_symbols.sh),
+# install the library (static with the encoder, shared decoder-only) and build and run programs against the
+# installs (tests/downstream), check that every build reconstructs the same bytes
 # (scripts/cross_build_check.sh), run the Python tests, and a libFuzzer smoke run per target.
+#   SDC_CHECK_FORMAT=1  also require clang-format's layout (scripts/check_format.sh); off until the
+#                       one-time formatting pass has been committed, then on by default
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 bash scripts/setup.sh
 jobs=$(nproc)
+# As scripts/setup.sh: the CUDA toolkit's usual home may be off PATH (the -Werror build compiles encoder/cuda too).
+if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then export PATH="$PATH:/usr/local/cuda/bin"; fi
+launcher=()
+if command -v ccache >/dev/null; then
+  launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
+fi
+
+echo "== lint: ruff (pyproject.toml [tool.ruff]); C++ formatting $([ "${SDC_CHECK_FORMAT:-0}" = 1 ] && echo on || echo "off (SDC_CHECK_FORMAT=1)")"
+python3 -m ruff check .
+if [ "${SDC_CHECK_FORMAT:-0}" = 1 ]; then bash scripts/check_format.sh; fi
 
 echo "== ctest (Release)"
 ctest --test-dir build --output-on-failure -j "$jobs"
@@ -19,8 +33,9 @@ else
   echo "== CUDA path: not built (no nvcc)"
 fi
 
-echo "== ctest (ASan + UBSan, Debug)"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSDC_SANITIZE=ON >/dev/null
+echo "== ctest (ASan + UBSan, Debug; every target built with warnings as errors)"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSDC_SANITIZE=ON -DCMAKE_COMPILE_WARNING_AS_ERROR=ON \
+  "${launcher[@]}" >/dev/null
 cmake --build build-asan -j "$jobs" >/dev/null
 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j "$jobs"
 
@@ -30,6 +45,12 @@ cmake --build build-decoder -j "$jobs" >/dev/null
 ctest --test-dir build-decoder --output-on-failure -j "$jobs"
 echo "== decoder-only means decoder-only: no encoder symbol in the decoder libraries or the decoder-only binary"
 bash scripts/check_decoder_symbols.sh build build-decoder
+
+echo "== installed packages: programs built against them with find_package and with pkg-config (tests/downstream)"
+cmake -S . -B build-shared-decoder -DCMAKE_BUILD_TYPE=Release -DSDC_BUILD_ENCODER=OFF -DBUILD_SHARED_LIBS=ON \
+  -DSDC_BUILD_TESTS=OFF -DCMAKE_COMPILE_WARNING_AS_ERROR=ON "${launcher[@]}" >/dev/null
+cmake --build build-shared-decoder -j "$jobs" >/dev/null
+bash tests/downstream/run.sh build build-shared-decoder
 
 echo "== determinism across builds (gcc -O3 / clang -O0, OpenMP on / off)"
 bash scripts/cross_build_check.sh

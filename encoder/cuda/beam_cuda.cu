@@ -30,36 +30,23 @@ __global__ void BeamKernel(const float* __restrict__ x, uint64_t n, kmath::BeamP
 }  // namespace
 }  // namespace cuda
 
-Status BeamAssignCuda(std::span<const float> x, uint32_t d, uint32_t k, uint32_t m_count, std::span<const float> banks,
-                      std::span<const float> alpha, uint32_t beam, double lambda, std::span<const float> bits,
-                      std::span<uint32_t> codes) {
-  SDC_CHECK(d >= 1 && k >= 1 && m_count >= 1 && beam >= 1, StatusCode::kInvalidArgument,
-            "BeamAssignCuda: d, k, M and beam must be at least 1");
-  const size_t n = x.size() / d;
-  SDC_CHECK(banks.size() == static_cast<size_t>(m_count) * k * d && alpha.size() == m_count &&
-                (bits.empty() || bits.size() == static_cast<size_t>(m_count) * k) && codes.size() >= n * m_count,
-            StatusCode::kInvalidArgument, "BeamAssignCuda: inconsistent sizes");
+Status BeamAssignCuda(const BeamRequest& req, std::span<uint32_t> codes) {
+  SDC_RETURN_IF_ERROR(req.Check(codes));
+  SDC_CHECK(req.weights.empty(), StatusCode::kInvalidArgument, "beam search: the GPU search is unweighted");
+  const size_t n = req.vectors(), d = req.d, m_count = req.m_count;
   if (n == 0) return Status::Ok();
   std::lock_guard<std::mutex> lock(cuda::Lock());
   SDC_RETURN_IF_ERROR(cuda::Ready());
   cuda::DevBuf<float> xd, bd, ad, bitsd, res;
   cuda::DevBuf<double> cost, ts;
   cuda::DevBuf<uint32_t> cds, th, tj, out;
-  SDC_RETURN_IF_ERROR(xd.Upload(x.data(), n * d, "upload vectors"));
-  SDC_RETURN_IF_ERROR(bd.Upload(banks.data(), banks.size(), "upload banks"));
-  SDC_RETURN_IF_ERROR(ad.Upload(alpha.data(), alpha.size(), "upload coefficients"));
-  if (!bits.empty()) SDC_RETURN_IF_ERROR(bitsd.Upload(bits.data(), bits.size(), "upload code lengths"));
+  SDC_RETURN_IF_ERROR(xd.Upload(req.x.data(), n * d, "upload vectors"));
+  SDC_RETURN_IF_ERROR(bd.Upload(req.banks.data(), req.banks.size(), "upload banks"));
+  SDC_RETURN_IF_ERROR(ad.Upload(req.alpha.data(), req.alpha.size(), "upload coefficients"));
+  if (!req.bits.empty()) SDC_RETURN_IF_ERROR(bitsd.Upload(req.bits.data(), req.bits.size(), "upload code lengths"));
   SDC_RETURN_IF_ERROR(out.Alloc(n * m_count, "codes"));
 
-  kmath::BeamProblem p;
-  p.banks = bd.get();
-  p.alpha = ad.get();
-  p.bits = bits.empty() ? nullptr : bitsd.get();
-  p.lambda = lambda;
-  p.d = d;
-  p.k = k;
-  p.m_count = m_count;
-  p.beam = beam;
+  const kmath::BeamProblem p = req.Problem(bd.get(), ad.get(), bitsd.get());
   const kmath::BeamScratchSize sz = kmath::ScratchSize(p);
   const size_t per_thread = sz.res * sizeof(float) + sz.cost * sizeof(double) + sz.codes * sizeof(uint32_t) +
                             sz.top * (sizeof(double) + 2 * sizeof(uint32_t));

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "encoder/cuda/kmeans_cuda.h"
-#include "encoder/cuda/kmeans_driver.h"
+#include "encoder/cuda/gpu_emulation.h"
 #include "encoder/cuda/test_support.h"
 #include "encoder/device.h"
 #include "encoder/enc_codebook.h"
@@ -32,7 +32,26 @@ TEST(CudaCompare, DeviceReport) {
   REQUIRE_GPU();
   std::string why;
   const bool gemm = CudaGemmAvailable(&why);
-  std::printf("device: %s; cuBLAS path: %s\n", CudaDeviceName().c_str(), gemm ? "available" : why.c_str());
+  const std::string name = CudaDeviceName();
+  std::printf("device: %s; cuBLAS path: %s\n", name.c_str(), gemm ? "available" : why.c_str());
+  // The probe ran a kernel of this build on device 0; its name carries the compute capability.
+  EXPECT_NE(name.find(" (sm_"), std::string::npos) << name;
+  EXPECT_EQ(name.back(), ')') << name;
+  EXPECT_TRUE(gemm || !why.empty()) << "a missing cuBLAS path says why";
+  // What the encoder then does: --device auto takes this GPU and says so, --device cuda accepts it.
+  Device d = Device::kCpu;
+  std::string note;
+  ASSERT_TRUE(ResolveDevice(Device::kAuto, &d, &note).ok());
+  EXPECT_EQ(d, Device::kCuda);
+  EXPECT_EQ(note, "GPU " + name);
+  d = Device::kCpu;
+  ASSERT_TRUE(ResolveDevice(Device::kCuda, &d, &note).ok());
+  EXPECT_EQ(d, Device::kCuda);
+  EXPECT_EQ(CudaGpu(), CudaGpu()) << "one back end per process";
+  ASSERT_NE(CudaGpu(), nullptr);
+  std::string backend_name, backend_why;
+  EXPECT_TRUE(CudaGpu()->Available(&backend_name, &backend_why));
+  EXPECT_EQ(backend_name, name);
 }
 
 TEST(CudaCompare, AssignmentMatchesEmulationAndCpu) {
@@ -48,7 +67,7 @@ TEST(CudaCompare, AssignmentMatchesEmulationAndCpu) {
       const Status s = AssignNearestCuda(x, d, c, p, gpu, gd);
       ASSERT_TRUE(s.ok()) << s.ToString();
       gpu::AssignNearestEmulated(x, d, c, p, emu, ed);
-      ASSERT_TRUE(AssignNearestOn(Device::kCpu, x, d, c, p, cpu, cd).ok());
+      ASSERT_TRUE(AssignNearestOn(Placement::Cpu(), x, d, c, p, cpu, cd).ok());
       EXPECT_EQ(gpu, emu) << "d " << d << " penalty " << use_pen;
       EXPECT_EQ(gd, ed);
       const gputest::Ambiguity amb = gputest::FindAmbiguous(x, d, c, p);
@@ -103,9 +122,19 @@ TEST(CudaCompare, BeamSearchMatchesTheCpu) {
   for (bool with_bits : {false, true}) {
     std::span<const float> b = with_bits ? std::span<const float>(bits) : std::span<const float>();
     std::vector<uint32_t> gpu(n * M), emu(n * M);
-    const Status s = BeamAssignCuda(x, d, k, M, banks, alpha, beam, 0.1, b, gpu);
+    BeamRequest req;
+    req.x = x;
+    req.d = d;
+    req.k = k;
+    req.m_count = M;
+    req.banks = banks;
+    req.alpha = alpha;
+    req.beam = beam;
+    req.lambda = 0.1;
+    req.bits = b;
+    const Status s = BeamAssignCuda(req, gpu);
     ASSERT_TRUE(s.ok()) << s.ToString();
-    gpu::BeamAssignEmulated(x, d, k, M, banks, alpha, beam, 0.1, b, emu);
+    ASSERT_TRUE(gpu::BeamAssignEmulated(req, emu).ok());
     EXPECT_EQ(gpu, emu);
   }
   // Through the encoder: device cuda and cpu give the same codes (beam path).

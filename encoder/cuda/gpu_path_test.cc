@@ -1,5 +1,5 @@
-// The GPU encoder path without a GPU: device selection, and the k-means driver, assignment and beam
-// search as the CUDA build runs them, with the kernels emulated on the CPU (kmeans_driver.h), compared
+// The GPU encoder path without a GPU: device selection, and the k-means loop, assignment and beam
+// search as the CUDA build runs them, with the kernels emulated on the CPU (gpu_emulation.h), compared
 // with the CPU encoder. What differs from a GPU run is only where the kernels execute.
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 
 #include "decoder/dec_codebook.h"
 #include "decoder/decoder.h"
-#include "encoder/cuda/kmeans_driver.h"
+#include "encoder/cuda/gpu_emulation.h"
 #include "encoder/cuda/test_support.h"
 #include "encoder/device.h"
 #include "encoder/enc_codebook.h"
@@ -20,11 +20,9 @@
 namespace sdc {
 namespace {
 
-// Emulation on for the duration of a test.
-struct Emulate {
-  Emulate() { SetCudaEmulationForTesting(true); }
-  ~Emulate() { SetCudaEmulationForTesting(false); }
-};
+// What stands for the CUDA device in these tests: its kernels emulated on the CPU, passed explicitly
+// (CodebookSearch::gpu) rather than switched on globally.
+const gpu::EmulatedGpu kEmulated;
 
 TEST(Device, ParsesNames) {
   Device d;
@@ -51,10 +49,9 @@ TEST(Device, ResolvesToTheCpuWithoutAGpu) {
 }
 
 TEST(Device, EmulationStandsInForAGpu) {
-  Emulate on;
   Device d;
   std::string note;
-  ASSERT_TRUE(ResolveDevice(Device::kCuda, &d, &note).ok());
+  ASSERT_TRUE(ResolveDevice(Device::kCuda, &d, &note, &kEmulated).ok());
   EXPECT_EQ(d, Device::kCuda);
   EXPECT_NE(note.find("emulation"), std::string::npos);
 }
@@ -71,7 +68,7 @@ TEST(GpuPath, AssignmentAgreesWithTheCpuBeyondTheTolerance) {
       std::span<const float> p = use_pen ? std::span<const float>(pen) : std::span<const float>();
       std::vector<uint32_t> cpu(n), emu(n);
       std::vector<float> cpu_d2(n), emu_d2(n);
-      ASSERT_TRUE(AssignNearestOn(Device::kCpu, x, d, c, p, cpu, cpu_d2).ok());
+      ASSERT_TRUE(AssignNearestOn(Placement::Cpu(), x, d, c, p, cpu, cpu_d2).ok());
       gpu::AssignNearestEmulated(x, d, c, p, emu, emu_d2);
       const gputest::Ambiguity amb = gputest::FindAmbiguous(x, d, c, p);
       EXPECT_EQ(gputest::UnambiguousMismatches(cpu, emu, amb), 0u) << "d " << d << " penalty " << use_pen;
@@ -85,7 +82,7 @@ TEST(GpuPath, AssignmentAgreesWithTheCpuBeyondTheTolerance) {
 }
 
 TEST(GpuPath, PenaltyThroughTheDispatcherMatchesAPaddedCoordinate) {
-  // AssignNearestOn(kCpu, penalty) is the CPU encoder's padded-coordinate call, exactly.
+  // AssignNearestOn(CPU, penalty) is the CPU encoder's padded-coordinate call, exactly.
   const size_t d = 8, n = 1000, k = 32;
   const std::vector<float> x = gputest::Gaussian(n * d, 1), c = gputest::Gaussian(k * d, 2), pen = gputest::Gaussian(k, 3, 0.5f, 1.0f);
   std::vector<float> xp(n * (d + 1), 0.0f), cp(k * (d + 1));
@@ -96,7 +93,7 @@ TEST(GpuPath, PenaltyThroughTheDispatcherMatchesAPaddedCoordinate) {
   }
   std::vector<uint32_t> a(n), b(n);
   std::vector<float> da(n), db(n);
-  ASSERT_TRUE(AssignNearestOn(Device::kCpu, x, d, c, pen, a, da).ok());
+  ASSERT_TRUE(AssignNearestOn(Placement::Cpu(), x, d, c, pen, a, da).ok());
   AssignNearest(xp, d + 1, cp, b, db);
   EXPECT_EQ(a, b);
   EXPECT_EQ(da, db);
@@ -248,7 +245,7 @@ TEST(GpuPath, BeamCodingIsBitIdenticalToTheCpu) {
     s.device = Device::kCpu;
     ASSERT_TRUE(EncodeWithBanks(in, banks, s, lambda, &cpu).ok());
     {
-      Emulate on;
+      s.gpu = &kEmulated;
       s.device = Device::kCuda;
       ASSERT_TRUE(EncodeWithBanks(in, banks, s, lambda, &emu).ok());
     }
@@ -274,7 +271,7 @@ TEST(GpuPath, GreedyCodingWithPenaltyIsCloseToTheCpu) {
     s.device = Device::kCpu;
     ASSERT_TRUE(EncodeWithBanks(in, banks, s, lambda, &cpu).ok());
     {
-      Emulate on;
+      s.gpu = &kEmulated;
       s.device = Device::kCuda;
       ASSERT_TRUE(EncodeWithBanks(in, banks, s, lambda, &emu).ok());
     }
@@ -298,7 +295,7 @@ TEST(GpuPath, TrainedBanksAreAsGoodAsTheCpus) {
   s.device = Device::kCpu;
   ASSERT_TRUE(TrainBanks(std::span<const CodebookInput>(&in, 1), s, &cpu).ok());
   {
-    Emulate on;
+    s.gpu = &kEmulated;
     s.device = Device::kCuda;
     ASSERT_TRUE(TrainBanks(std::span<const CodebookInput>(&in, 1), s, &emu).ok());
   }
@@ -330,7 +327,7 @@ TEST(GpuPath, WholeEncodeOnTheEmulatedGpuDecodesExactly) {
   EncodeResult cpu, emu;
   ASSERT_TRUE(Encode(f, o, &cpu).ok());
   {
-    Emulate on;
+    o.codebook.gpu = &kEmulated;
     o.codebook.device = Device::kCuda;
     const Status s = Encode(f, o, &emu);
     ASSERT_TRUE(s.ok()) << s.ToString();

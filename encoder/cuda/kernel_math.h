@@ -1,5 +1,5 @@
 // Kernel arithmetic of the GPU encoder path, written once. The CUDA kernels (encoder/cuda/*.cu, compiled
-// by nvcc with -fmad=false) and their CPU emulation (kmeans_driver.cc, compiled with -ffp-contract=off)
+// by nvcc with -fmad=false) and their CPU emulation (gpu_emulation.cc, compiled with -ffp-contract=off)
 // call these same functions, so every operation is rounded the same way on both sides and the results are
 // bit-identical: IEEE binary32/binary64 adds and multiplies in a fixed order, no contraction into FMA, no
 // division, square root or transcendental function. Plain g++ sees ordinary inline functions.
@@ -10,8 +10,8 @@
 //                         reduction tree gives the same winner)
 //   GemmApprox / GemmSlack / SqNorm
 //                         the cuBLAS path for large d: which candidates the exact arithmetic re-scores
-//   AccumulateCluster     per-cluster weighted sums, error and worst point, members in increasing point
-//                         order, in double (the CPU k-means order, enc_kmeans.cc AccumulateClusters)
+//   AccumulateCluster     per-cluster weighted sums, error and farthest point, members in increasing point
+//                         order, in double (every k-means back end's, enc_kmeans_loop.h)
 //   BeamScore / BeamInsert / BeamSearchVector
 //                         the additive-code beam search of one vector (enc_codebook.cc BeamAssign)
 #pragma once
@@ -48,7 +48,7 @@ SDC_HD inline float SqDist(const float* x, const float* c, uint32_t d, float pen
   return s + p * p;
 }
 
-// The exact-order double sum of enc_kmeans.cc Dist2 (over the d + 1 coordinates when pen != 0): what
+// The exact-order double sum of the CPU k-means (enc_kmeans_cpu.cc Dist2, which calls this) (over the d + 1 coordinates when pen != 0): what
 // distances are reported as, and what k-means errors are made of.
 SDC_HD inline double Dist2Exact(const float* x, const float* c, uint32_t d, float pen) {
   double s = 0.0;
@@ -120,12 +120,12 @@ SDC_HD inline float SqNorm(const float* v, uint32_t d) {
 // ---------------------------------------------------------------------------------------------------------
 // k-means centroid update: the statistics of one cluster over its members, listed in increasing point
 // order (a stable bucketing by cluster). Sums in double in that order: the reduction order is fixed by the
-// data, not by threads, and equals the CPU k-means (enc_kmeans.cc AccumulateClusters) term for term.
+// data, not by threads. Every k-means back end (enc_kmeans_loop.h) computes its statistics here.
 struct ClusterAcc {
-  double weight = 0;    // sum of member weights
-  double sse = 0;       // sum of w * |x - c|^2 (exact-order double distances)
-  double far_err = -1;  // largest w * |x - c|^2 (-1: no member)
-  uint32_t far_point = 0;
+  double weight = 0;       // sum of member weights
+  double sse = 0;          // sum of w * |x - c|^2 (exact-order double distances)
+  double far_err = -1;     // largest |x - c|^2, unweighted (-1: no member)
+  uint32_t far_point = 0;  // the member it belongs to (the first of equals); re-seeding moves centroids there
 };
 
 // sum: d doubles, overwritten. w: per-point weights or null (1 each).
@@ -142,7 +142,7 @@ SDC_HD inline void AccumulateCluster(const float* x, uint32_t d, const float* w,
     for (uint32_t t = 0; t < d; ++t) sum[t] = sum[t] + wi * static_cast<double>(xi[t]);
     W = W + wi;
     E = E + wi * e;
-    if (wi * e > far) far = wi * e, far_i = i;
+    if (e > far) far = e, far_i = i;
   }
   out->weight = W;
   out->sse = E;

@@ -14,7 +14,8 @@
 #include <utility>
 #include <vector>
 
-#include "encoder/cuda/kmeans_driver.h"
+#include "encoder/cuda/gpu_emulation.h"
+#include "encoder/enc_kmeans_loop.h"
 #include "encoder/cuda/test_support.h"
 
 namespace sdc {
@@ -262,7 +263,7 @@ TEST(KernelMath, ClusterAccumulationFollowsPointOrder) {
   for (uint32_t& a : assign) a = static_cast<uint32_t>(rng() % (k - 1));  // the last cluster stays empty
   std::vector<uint64_t> start;
   std::vector<uint32_t> perm;
-  gpu::BucketByCluster(assign, k, &start, &perm);
+  BucketByCluster(assign, k, &start, &perm);
   // The bucketing is the stable sort by cluster.
   std::vector<uint32_t> ref(n);
   std::iota(ref.begin(), ref.end(), 0u);
@@ -274,7 +275,7 @@ TEST(KernelMath, ClusterAccumulationFollowsPointOrder) {
       kmath::ClusterAcc acc;
       kmath::AccumulateCluster(x.data(), d, weighted ? w.data() : nullptr, perm.data() + start[j], start[j + 1] - start[j],
                                c.data() + j * d, sum.data(), &acc);
-      // Reference: the CPU k-means loop (enc_kmeans.cc AccumulateClusters), points in increasing order.
+      // Reference: the k-means statistics (enc_kmeans_loop.h), points in increasing order.
       std::vector<double> rs(d, 0.0);
       double W = 0, E = 0, far = -1;
       uint32_t far_i = 0;
@@ -289,7 +290,7 @@ TEST(KernelMath, ClusterAccumulationFollowsPointOrder) {
         for (uint32_t t = 0; t < d; ++t) rs[t] += wi * static_cast<double>(x[i * d + t]);
         W += wi;
         E += wi * e;
-        if (wi * e > far) far = wi * e, far_i = i;
+        if (e > far) far = e, far_i = i;  // the farthest point, unweighted (the CPU loop's rule)
       }
       for (uint32_t t = 0; t < d; ++t) EXPECT_EQ(Bits(sum[t]), Bits(rs[t])) << "cluster " << j;
       EXPECT_EQ(Bits(acc.weight), Bits(W));
@@ -403,7 +404,17 @@ TEST(KernelMath, BeamSearchEqualsTheCpuEncoderSearch) {
       }
       // The emulated batch (what the GPU kernel computes for all vectors) gives the same codes.
       std::vector<uint32_t> batch(n * cs.M);
-      gpu::BeamAssignEmulated(x, cs.d, cs.k, cs.M, banks, alpha, cs.beam, cs.lambda, bb, batch);
+      BeamRequest req;
+      req.x = x;
+      req.d = cs.d;
+      req.k = cs.k;
+      req.m_count = cs.M;
+      req.banks = banks;
+      req.alpha = alpha;
+      req.beam = cs.beam;
+      req.lambda = cs.lambda;
+      req.bits = bb;
+      ASSERT_TRUE(gpu::BeamAssignEmulated(req, batch).ok());
       for (uint32_t v = 0; v < n; ++v) {
         const std::vector<uint32_t> want =
             RefBeam(x.data() + v * cs.d, cs.d, cs.k, cs.M, banks, alpha, cs.beam, cs.lambda, bb);

@@ -14,7 +14,7 @@
 #include "encoder/cuda/cuda_util.cuh"
 #include "encoder/cuda/kernel_math.h"
 #include "encoder/cuda/kmeans_cuda.h"
-#include "encoder/cuda/kmeans_driver.h"
+#include "encoder/enc_kmeans_loop.h"
 
 namespace sdc {
 namespace cuda {
@@ -300,8 +300,8 @@ std::vector<float> Mean(const float* v, size_t rows, size_t d) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// k-means kernels for the shared driver (kmeans_driver.h).
-class CudaKernels : public gpu::KMeansKernels {
+// The k-means passes of the shared loop (enc_kmeans_loop.h) as kernels, the points kept on the device.
+class CudaKMeansBackend : public KMeansBackend {
  public:
   Status Init(std::span<const float> x, size_t d, std::span<const float> w, size_t k) {
     n_ = static_cast<uint32_t>(x.size() / d);
@@ -322,25 +322,24 @@ class CudaKernels : public gpu::KMeansKernels {
     pts_.mu = Mean(x.data(), n_, d);
     return Status::Ok();
   }
-  Status Assign(const float* centroids, uint32_t* assign) override {
+  Status AssignAll(const float* centroids, uint32_t* assign) override {
     std::lock_guard<std::mutex> lock(Lock());
     SDC_RETURN_IF_ERROR(Ready());
     SDC_RETURN_IF_ERROR(c_.Upload(centroids, static_cast<size_t>(k_) * d_, "upload centroids"));
     SDC_RETURN_IF_ERROR(AssignOnDevice(pts_, c_.get(), nullptr, k_, scratch_, assign_.get(), nullptr));
     return assign_.Download(assign, n_, "download assignments");
   }
-  Status Accumulate(const uint32_t* perm, const uint64_t* start, const float* centroids, double* sum,
-                    kmath::ClusterAcc* acc) override {
+  Status Accumulate(const float* centroids, ClusterStats* cs) override {
     std::lock_guard<std::mutex> lock(Lock());
     SDC_RETURN_IF_ERROR(Ready());
-    SDC_RETURN_IF_ERROR(perm_.Upload(perm, n_, "upload cluster members"));
-    SDC_RETURN_IF_ERROR(start_.Upload(start, k_ + 1, "upload cluster offsets"));
+    SDC_RETURN_IF_ERROR(perm_.Upload(cs->perm.data(), n_, "upload cluster members"));
+    SDC_RETURN_IF_ERROR(start_.Upload(cs->start.data(), k_ + 1, "upload cluster offsets"));
     SDC_RETURN_IF_ERROR(c_.Upload(centroids, static_cast<size_t>(k_) * d_, "upload centroids"));
     AccumulateKernel<<<Blocks(k_, kThreads), kThreads>>>(x_.get(), d_, weighted_ ? w_.get() : nullptr, perm_.get(),
                                                          start_.get(), k_, c_.get(), sum_.get(), acc_.get());
     SDC_RETURN_IF_ERROR(CheckLaunch("accumulation kernel", true));
-    SDC_RETURN_IF_ERROR(sum_.Download(sum, static_cast<size_t>(k_) * d_, "download cluster sums"));
-    return acc_.Download(acc, k_, "download cluster statistics");
+    SDC_RETURN_IF_ERROR(sum_.Download(cs->sum.data(), static_cast<size_t>(k_) * d_, "download cluster sums"));
+    return acc_.Download(cs->acc.data(), k_, "download cluster statistics");
   }
 
  private:
@@ -428,15 +427,15 @@ Status AssignNearestCuda(std::span<const float> x, size_t d, std::span<const flo
 
 Status KMeansCuda(std::span<const float> x, size_t d, std::span<const float> weights, const KMeansOptions& opt,
                   KMeansResult* out) {
-  return gpu::KMeansWithKernels(
+  return RunKMeans(
       x, d, weights, opt,
       [](std::span<const float> xs, size_t dim, std::span<const float> w, size_t k,
-         std::unique_ptr<gpu::KMeansKernels>* o) {
+         std::unique_ptr<KMeansBackend>* o) {
         std::lock_guard<std::mutex> lock(cuda::Lock());
         SDC_RETURN_IF_ERROR(cuda::Ready());
-        auto kern = std::make_unique<cuda::CudaKernels>();
-        SDC_RETURN_IF_ERROR(kern->Init(xs, dim, w, k));
-        *o = std::move(kern);
+        auto backend = std::make_unique<cuda::CudaKMeansBackend>();
+        SDC_RETURN_IF_ERROR(backend->Init(xs, dim, w, k));
+        *o = std::move(backend);
         return Status::Ok();
       },
       out);

@@ -2,10 +2,10 @@
 // Plain C++ interface (no CUDA types): built only with -DSDC_CUDA=ON (SDC_HAVE_CUDA), implemented in
 // kmeans_cuda.cu and beam_cuda.cu. Callers normally go through the dispatcher in encoder/device.h.
 //
-// Results are those of the CPU emulation in kmeans_driver.h, bit for bit (the kernels run the same
-// kernel_math.h functions, compiled with -fmad=false): deterministic run to run and independent of the
+// Results are those of the CPU emulation the tests run (gpu_emulation.h), bit for bit (the kernels run the
+// same kernel_math.h functions, compiled with -fmad=false): deterministic run to run and independent of the
 // launch configuration. Against the CPU functions they differ only where two candidates are within rounding
-// of each other (see kmeans_driver.h). Every function returns an error Status (never aborts) when the CUDA
+// of each other (see gpu_emulation.h). Every function returns an error Status (never aborts) when the CUDA
 // runtime fails: no driver, no device, out of memory.
 //
 // Work runs on device 0, one call at a time (a process-wide mutex); the data is copied in and out per call.
@@ -16,6 +16,7 @@
 #include <span>
 #include <string>
 
+#include "encoder/beam_request.h"
 #include "encoder/enc_kmeans.h"
 #include "format/status.h"
 
@@ -40,15 +41,13 @@ inline constexpr size_t kCudaGemmMinDim = 32;
 Status AssignNearestCuda(std::span<const float> x, size_t d, std::span<const float> centroids,
                          std::span<const float> penalty, std::span<uint32_t> assign, std::span<float> dist2);
 
-// sdc::KMeans on the GPU: assignment and per-cluster accumulation run as kernels (sums in double, members
-// in increasing point order: no atomics), seeding and the small per-iteration bookkeeping on the host.
+// sdc::KMeans on the GPU: the shared loop (enc_kmeans_loop.h) with assignment and per-cluster accumulation
+// as kernels (sums in double, members in increasing point order: no atomics); seeding and the small
+// per-iteration bookkeeping stay on the host.
 Status KMeansCuda(std::span<const float> x, size_t d, std::span<const float> weights, const KMeansOptions& opt,
                   KMeansResult* out);
 
-// The additive-code beam search (one thread per vector), codes[v * M + m]; arguments as
-// gpu::BeamAssignEmulated (kmeans_driver.h).
-Status BeamAssignCuda(std::span<const float> x, uint32_t d, uint32_t k, uint32_t m_count, std::span<const float> banks,
-                      std::span<const float> alpha, uint32_t beam, double lambda, std::span<const float> bits,
-                      std::span<uint32_t> codes);
+// The additive-code beam search (one thread per vector), codes[v * M + m]; req.weights must be empty.
+Status BeamAssignCuda(const BeamRequest& req, std::span<uint32_t> codes);
 
 }  // namespace sdc

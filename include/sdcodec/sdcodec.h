@@ -21,6 +21,13 @@ extern "C" {
 
 #define SDC_C_API_VERSION 1
 
+/* The functions shared libraries export (they hide everything else; -DBUILD_SHARED_LIBS=ON builds). */
+#if defined(__GNUC__) || defined(__clang__)
+#define SDC_API __attribute__((visibility("default")))
+#else
+#define SDC_API
+#endif
+
 enum {
   SDC_OK = 0,
   SDC_E_INVALID_ARGUMENT = 1,
@@ -46,8 +53,8 @@ typedef struct {
   uint64_t nbytes;          /* bytes of the reconstructed tensor */
 } sdc_tensor_info;
 
-const char* sdc_last_error(void);
-void sdc_free(void* p);
+SDC_API const char* sdc_last_error(void);
+SDC_API void sdc_free(void* p);
 
 /* Limits of 0 take the decoder's defaults (format/limits.h); see spec/format.md section 10. */
 typedef struct {
@@ -55,21 +62,21 @@ typedef struct {
 } sdc_limits;
 
 /* Opens a file held in memory (copied) or on disk; validates header, manifest and layout. limits may be NULL. */
-int sdc_decoder_open(const uint8_t* data, size_t size, const sdc_limits* limits, sdc_decoder** out);
-int sdc_decoder_open_file(const char* path, const sdc_limits* limits, sdc_decoder** out);
-void sdc_decoder_free(sdc_decoder* d);
+SDC_API int sdc_decoder_open(const uint8_t* data, size_t size, const sdc_limits* limits, sdc_decoder** out);
+SDC_API int sdc_decoder_open_file(const char* path, const sdc_limits* limits, sdc_decoder** out);
+SDC_API void sdc_decoder_free(sdc_decoder* d);
 
-uint32_t sdc_decoder_tensor_count(const sdc_decoder* d);
-int sdc_decoder_tensor_info(const sdc_decoder* d, uint32_t index, sdc_tensor_info* out);
+SDC_API uint32_t sdc_decoder_tensor_count(const sdc_decoder* d);
+SDC_API int sdc_decoder_tensor_info(const sdc_decoder* d, uint32_t index, sdc_tensor_info* out);
 /* Reconstructs tensor `index` (checksums and its hash checked) into dst, which holds exactly nbytes. */
-int sdc_decoder_decode_tensor(const sdc_decoder* d, uint32_t index, void* dst, size_t dst_size);
-uint32_t sdc_decoder_asset_count(const sdc_decoder* d);
+SDC_API int sdc_decoder_decode_tensor(const sdc_decoder* d, uint32_t index, void* dst, size_t dst_size);
+SDC_API uint32_t sdc_decoder_asset_count(const sdc_decoder* d);
 /* Asset `index`: its name, and its bytes copied into a new buffer (release with sdc_free). */
-int sdc_decoder_asset(const sdc_decoder* d, uint32_t index, const char** name, uint8_t** data, size_t* size);
+SDC_API int sdc_decoder_asset(const sdc_decoder* d, uint32_t index, const char** name, uint8_t** data, size_t* size);
 /* Every check decoding makes, keeping nothing. */
-int sdc_decoder_verify(const sdc_decoder* d);
+SDC_API int sdc_decoder_verify(const sdc_decoder* d);
 /* The inspect report (JSON, schema sdcodec.inspect/1) as a NUL-terminated string; release with sdc_free. */
-int sdc_decoder_inspect_json(const sdc_decoder* d, char** out);
+SDC_API int sdc_decoder_inspect_json(const sdc_decoder* d, char** out);
 
 /* Encoding (full builds only). tensors: n entries; data holds numel * size(dtype) little-endian bytes.
  * options_json: NULL or a JSON object with the CLI's encode options by name, e.g.
@@ -85,7 +92,7 @@ typedef struct {
   size_t nbytes;
 } sdc_tensor_in;
 
-int sdc_encode(const sdc_tensor_in* tensors, size_t n, const sdc_tensor_in* importance, size_t n_importance,
+SDC_API int sdc_encode(const sdc_tensor_in* tensors, size_t n, const sdc_tensor_in* importance, size_t n_importance,
                const char* options_json, uint8_t** out, size_t* out_size);
 
 /* sdc_encode with calibration Hessians for loss-aware coding: hessians is NULL or n_hessians entries, each a

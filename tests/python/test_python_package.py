@@ -226,7 +226,8 @@ def test_trainer_example_runs(backend):
         pytest.importorskip("torch")
     import subprocess
     import sys
-    from conftest import ROOT, MODELS
+
+    from conftest import MODELS, ROOT
     if not (MODELS / "stories260K.bin").exists():
         pytest.skip("stories260K not present")
     p = subprocess.run([sys.executable, str(ROOT / "examples" / "train_roundtrip.py"), "--budget", "120000",
