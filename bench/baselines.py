@@ -21,9 +21,8 @@ import pickle
 import time
 from dataclasses import dataclass, field
 
-import numpy as np
-
 import compressors as cz
+import numpy as np
 import scalar_vs_baseline as svb
 from bench_common import StateDict
 

@@ -16,7 +16,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-
 from bench_common import BenchError
 
 _BSHF_MAGIC = b"BSHF"

@@ -30,13 +30,18 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-from safetensors.numpy import save_file
-
 import gptq
+import numpy as np
 from bench_common import RESULTS, WORK, BenchError, log, rel, write_atomic
-from record_pipeline import RECORD_KEEP_FLOAT_MAX_NUMEL, RecordConfig, dequantize_record, deserialize, \
-    quantize_record, serialize
+from record_pipeline import (
+    RECORD_KEEP_FLOAT_MAX_NUMEL,
+    RecordConfig,
+    dequantize_record,
+    deserialize,
+    quantize_record,
+    serialize,
+)
+from safetensors.numpy import save_file
 from sdcodec_cli import last_line, run_cmd, snapshot_binary
 
 

@@ -24,7 +24,7 @@ import zstandard
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "python"))
-from sdc_files import S, T, craft, ref, tensor, xxh64_repeated  # noqa: E402
+from sdc_files import T, craft, ref, tensor, xxh64_repeated  # noqa: E402
 
 U8 = 5
 

@@ -13,11 +13,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-from safetensors.numpy import load_file, save_file
-
 from baselines import Baseline
 from bench_common import WORK, BenchError, JsonCache, StateDict, log, rel, state_fingerprint, write_atomic
 from lmeval import Score, paired_difference
+from safetensors.numpy import load_file, save_file
 from sdcodec_cli import Binary, last_line, run_cmd
 
 LA_VERSION = 1  # bump when a baseline's bytes, the scoring or the point fields change

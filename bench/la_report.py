@@ -8,9 +8,8 @@ import datetime
 import os
 import shlex
 
-import numpy as np
-
 import compressors as cz
+import numpy as np
 import rd_report
 from bench_common import rel
 from curves import bytes_at_quality, pareto, pareto_indices, segment_at_quality

@@ -44,13 +44,13 @@ import sys
 import time
 from pathlib import Path
 
+import scalar_vs_baseline as svb
 from baselines import absmax_baselines, gptq_baselines, pg_baselines
 from bench_common import RESULTS, WORK, BenchError, log, rel
 from rd_context import Context, Point, scalar_config, vq_config
 from rd_models import prepare_minilm, prepare_stories
 from rd_report import render_report, standard_notes, write_csv
 from sdcodec_cli import Binary, snapshot_binary
-import scalar_vs_baseline as svb
 
 DEFAULT_OUT_DIR = RESULTS
 

@@ -12,11 +12,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from safetensors.numpy import load_file
-
 import scalar_vs_baseline as svb
 from baselines import Baseline
 from bench_common import WORK, BenchError, JsonCache, StateDict, log, rel, sha256_bytes
+from safetensors.numpy import load_file
 from sdcodec_cli import Binary, inspect_json, inspect_summary, last_line, run_cmd
 
 BASELINE_VERSION = 1   # bump when a baseline's bytes or reconstruction change

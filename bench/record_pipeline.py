@@ -37,10 +37,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import numpy as np
-
 import compressors as cz
 import gptq
+import numpy as np
 from baselines import Artifact, Baseline
 from bench_common import StateDict
 
@@ -242,7 +241,7 @@ def deserialize_pergroup(blob: bytes, roles: dict[str, str]) -> dict:
     with ThreadPoolExecutor(max_workers=8) as pool:
         raws = list(pool.map(cz.decompress_lrzip, streams[:-2]))
     w, p_off = dict(rest["r"]), 0
-    for raw, (key, entries) in zip(raws, rest["s"].items()):
+    for raw, (_key, entries) in zip(raws, rest["s"].items()):
         off = 0
         for qname, (rows, cols) in entries:
             arr = np.frombuffer(raw, dtype=np.int8, count=rows * cols, offset=off).reshape(cols, rows).T

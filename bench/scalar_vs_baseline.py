@@ -43,9 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from safetensors.numpy import load_file
-
 from bench_common import BenchError
+from safetensors.numpy import load_file
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_LLAMA2C = REPO.parent / "shared" / "models" / "stories260K.bin"

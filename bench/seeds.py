@@ -38,7 +38,8 @@ HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from lm import model as M, sizing, store, zoo  # noqa: E402
+from lm import model as M  # noqa: E402
+from lm import sizing, store, zoo  # noqa: E402
 from lmeval import Score, paired_difference, paired_difference_text  # noqa: E402
 from plot_results import line_plot  # noqa: E402
 
@@ -333,7 +334,7 @@ def vocab_note(bench: Bench, out: list[str], rows: list[tuple], plots: dict, mod
     small = min(names, key=lambda n: V[n]["cfg"].vocab)
     c = compare(ref["rt"], V[small]["rt"])
     rows.append(("vocab", 1, small, "a smaller vocabulary lengthens sequences enough to erase the gain",
-                 f"tokens/byte " + ", ".join(f"{n} {V[n]['tpb']['heldout']:.3f}" for n in names) + f"; bpb after round "
+                 "tokens/byte " + ", ".join(f"{n} {V[n]['tpb']['heldout']:.3f}" for n in names) + f"; bpb after round "
                  f"trip {V[small]['rt'].bpb:.4f} ({small}) vs {ref['rt'].bpb:.4f} (pg-shared) (Δ {diff(ref['rt'], V[small]['rt'])})",
                  {1: "holds: the smaller vocabulary is worse", 0: "not shown: no difference",
                   -1: "refuted: the smaller vocabulary is better"}[c]))

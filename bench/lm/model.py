@@ -155,8 +155,9 @@ def forward(p, cfg: ModelConfig, tokens, taps=None):
     for i in range(cfg.depth):
         b, l = i % cfg.unique_blocks, i // cfg.unique_blocks
         pre = f"blocks.{b}.loops.{l}" if cfg.loop_norms else f"blocks.{b}"
-        dl = (lambda part, w: f"blocks.{b}.loops.{l}.{part}.{w}") if cfg.loop_rank else (lambda part, w: None)
-        W = lambda part, w: f"blocks.{b}.{part}.{w}.weight"  # noqa: E731
+        # The names are built inside this iteration only, so the closures binding b and l late is harmless.
+        dl = (lambda part, w: f"blocks.{b}.loops.{l}.{part}.{w}") if cfg.loop_rank else (lambda part, w: None)  # noqa: B023
+        W = lambda part, w: f"blocks.{b}.{part}.{w}.weight"  # noqa: E731, B023
         h = _rmsnorm(x, p[f"{pre}.attn_norm.weight"])
         q = _rope(_linear(p, taps, h, W("attn", "wq"), dl("attn", "wq")).reshape(B, T, nh, hd))
         k = _rope(_linear(p, taps, h, W("attn", "wk"), dl("attn", "wk")).reshape(B, T, nh, hd))

@@ -104,6 +104,7 @@ def size_variants(sdcodec: str, base_dir: pathlib.Path, base_cfg: M.ModelConfig,
 def main() -> int:
     """python3 -m lm.sizing [SDCODEC]: prints the vocabulary variants' trunk widths (zoo.SPECS holds them)."""
     import tempfile
+
     from . import zoo
     sdcodec = sys.argv[1] if len(sys.argv) > 1 else str(pathlib.Path(__file__).resolve().parents[2] / "build" / "sdcodec")
     base = zoo.load("pg-shared")

@@ -93,7 +93,7 @@ def names() -> list[str]:
     return list(SPECS)
 
 
-def load(name: str, models_dir: pathlib.Path | None = None) -> "ProvingGroundLM":
+def load(name: str, models_dir: pathlib.Path | None = None) -> ProvingGroundLM:
     d = (models_dir or store.MODELS_DIR) / name
     if not (d / "model.safetensors").exists():
         raise FileNotFoundError(f"{d}/model.safetensors is missing: build it with `python3 -m lm.build {name}` "
@@ -101,7 +101,7 @@ def load(name: str, models_dir: pathlib.Path | None = None) -> "ProvingGroundLM"
     return ProvingGroundLM(name, d)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _splits() -> dict[str, list[str]]:
     return corpus.load_splits()
 

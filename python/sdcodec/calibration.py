@@ -105,7 +105,7 @@ def sensitivities(loss, weights, hessians=None, names=None, snr_db=25.0, probes=
         h = np.asarray(hessians[name], dtype=np.float64) if name in hessians else None
         flat = w.reshape(-1, w.shape[-1]) if w.ndim >= 2 else w.reshape(1, -1)
 
-        def measure(d):
+        def measure(d, flat=flat, h=h):
             d = d.reshape(flat.shape)
             return float(np.einsum("ij,jk,ik->", d, h, d)) if h is not None else float(np.sum(d * d))
 

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from safetensors import safe_open
 from safetensors.numpy import _TYPES as NUMPY_DTYPES
+from sdc_files import T, V, craft, join, leb128, ref, split, tensor, zstd_frames
 
 from conftest import ROOT, run
 
-from sdc_files import S, T, V, VT, craft, join, leb128, ref, split, tensor, zstd_frames
 os.environ["OMP_WAIT_POLICY"] = "passive"
 STATUSES = (ref.CORRUPT, ref.CHECKSUM, ref.LIMIT, ref.UNSUPPORTED)
 RUNS = itertools.count()

@@ -84,7 +84,7 @@ def test_identical_to_the_cpp_decoder(sdcodec_bin, stories, decoder, tmp_path):
         mine, mine_assets = mod.decode_named(data)
         cpp, cpp_assets = sdcodec.decode(data, bf16="bits", with_assets=True)
         assert sorted(mine) == sorted(cpp) and mine_assets == cpp_assets, f.name
-        for name, (dtype, shape, a) in mine.items():
+        for name, (_dtype, shape, a) in mine.items():
             assert list(shape) == list(cpp[name].shape) and a.tobytes() == cpp[name].tobytes(), (f.name, name)
     for f in files[:3]:  # the loader: BF16 as exact float32, like sdcodec.decode; assets on request
         loaded, assets = mod.load(f, as_torch=False, with_assets=True)
