@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -20,6 +21,9 @@ from safetensors.numpy import load_file, save_file
 from sdcodec_cli import Binary, last_line, run_cmd
 
 LA_VERSION = 1  # bump when a baseline's bytes, the scoring or the point fields change
+# In a setting's arguments, replaced by the JSON file of the model's measured sensitivities (ModelRun.sensitivity).
+SENSITIVITY = "@sensitivity"
+SENSITIVITY_SNR_DB, SENSITIVITY_PROBES = 25.0, 2
 
 
 @dataclass
@@ -79,6 +83,29 @@ class ModelRun:
         self.cache_hits = 0
         self.ref = fresh_ref if fresh_ref is not None else self._score(self.weights)
         self.ref_bpb = self.ref.bpb
+
+    def sensitivity(self) -> tuple[Path, str]:
+        """Per-tensor sensitivities measured on the model's calibration loss (`sdcodec.sensitivities`, never the
+        held-out text), as the JSON file `--sensitivity` reads, and a digest of its values. Cached by the weights
+        and Hessians."""
+        if not hasattr(self.lm, "calib_loss"):
+            raise BenchError(f"{self.name}: {SENSITIVITY} needs the model's calibration loss (calib_loss)")
+        path = self.dir / "sensitivity.json"
+        key = self.key("sensitivity", f"snr{SENSITIVITY_SNR_DB}", f"probes{SENSITIVITY_PROBES}")
+        cached = json.loads(path.read_text()) if path.is_file() and self.use_cache else {}
+        if cached.get("key") != key:
+            import sdcodec
+            t0 = time.perf_counter()
+            values = sdcodec.sensitivities(self.lm.calib_loss, self.weights, self.hessians,
+                                           snr_db=SENSITIVITY_SNR_DB, probes=SENSITIVITY_PROBES)
+            log(f"{self.name}: measured {len(values)} sensitivities in {time.perf_counter() - t0:.0f} s")
+            cached = {"key": key, "values": {k: float(v) for k, v in sorted(values.items())}}
+            write_atomic(path, json.dumps(cached, indent=1) + "\n")
+        values_path = self.dir / "sensitivity.values.json"
+        body = json.dumps(cached["values"], indent=1, sort_keys=True) + "\n"
+        if not values_path.is_file() or values_path.read_text() != body:
+            write_atomic(values_path, body)
+        return values_path, hashlib.sha256(body.encode()).hexdigest()[:12]
 
     def key(self, *parts: str) -> str:
         return hashlib.sha256("|".join((self.fp, self.h_fp, self.eval_id, f"v{LA_VERSION}", *parts)).encode()
@@ -148,8 +175,14 @@ class ModelRun:
         decode, score."""
         if binary.supports("--hessians"):
             args = args + ("--hessians", str(self.hessians_path))
+        named = {str(self.hessians_path): "H"}
+        if SENSITIVITY in args:
+            path, digest = self.sensitivity()
+            args = tuple(str(path) if a == SENSITIVITY else a for a in args)
+            named[str(path)] = f"S:{digest}"  # the key follows the measured values, not the file's place
         args = args + ("--budget", str(budget))
-        key = self.key("sdcodec", binary.sha256, " ".join(a if a != str(self.hessians_path) else "H" for a in args))
+        shown_args = [named.get(a, a) for a in args]
+        key = self.key("sdcodec", binary.sha256, " ".join(shown_args))
         config = f"budget {budget:,}"
         hit = self._cached(key, family, config)
         if hit:

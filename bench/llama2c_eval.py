@@ -430,6 +430,7 @@ class Stories260K:
         self.heldout, self.calib, self.batch = heldout, calib, batch
         self.tokens = sample(self._ref, *heldout)
         self._hessians: StateDict | None = None
+        self._calib_tokens: np.ndarray | None = None
 
     def describe(self) -> str:
         n, t, seed = self.heldout
@@ -454,9 +455,21 @@ class Stories260K:
             nbytes.append(counts[i:i + self.batch].sum(axis=1))
         return Score(np.concatenate(bits), np.concatenate(nbytes).astype(np.int64))
 
+    def calib_tokens(self) -> np.ndarray:
+        if self._calib_tokens is None:
+            self._calib_tokens = sample(self._ref, *self.calib)
+        return self._calib_tokens
+
+    def calib_loss(self, weights: StateDict) -> float:
+        """Mean cross-entropy (bits per token) of `weights` on the calibration sample, never the held-out one:
+        what `sdcodec.sensitivities` probes."""
+        m, toks = as_model(weights), self.calib_tokens()
+        total = sum(float(token_nll_bits(m, toks[i:i + self.batch]).sum()) for i in range(0, len(toks), self.batch))
+        return total / (toks.shape[0] * (toks.shape[1] - 1))
+
     def hessians(self) -> StateDict:
         if self._hessians is None:
-            toks = sample(self._ref, *self.calib)
+            toks = self.calib_tokens()
             acc: dict[str, np.ndarray] = {}
 
             def tap(name, x):

@@ -7,6 +7,10 @@ Usage:
   python3 bench/loss_aware.py [--models stories260K[,NAME...]] [--sdcodec build/sdcodec] [--out-dir bench/results]
                               [--setting 'sdcodec LABEL=ARGS']... [--no-lrzip] [--no-sdcodec] [--no-cache]
 
+A setting's `@sensitivity` argument becomes the JSON file of per-tensor sensitivities measured on the model's
+calibration loss (`sdcodec.sensitivities(lm.calib_loss, ...)`, cached), e.g.
+`--setting 'sdcodec measured=--method scalar --min-numel 0 --raw-dtype f16 --sensitivity @sensitivity'`.
+
 Models: `stories260K` (bench/llama2c_eval.py); any other name is looked up with `lm.zoo.load(NAME)` (the
 proving-ground models of bench/lm/, when present). Each is a bench/lmeval.py LanguageModel.
 
@@ -180,7 +184,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--no-sdcodec", action="store_true", help="baselines only (the binary still names the roles)")
     p.add_argument("--setting", action="append", default=[],
                    help="another sdcodec setting, 'sdcodec LABEL=ENCODE ARGS' (budgets are searched; --hessians "
-                        "is added when the binary has it)")
+                        "is added when the binary has it; '--sensitivity @sensitivity' passes the sensitivities "
+                        "measured on the model's calibration loss)")
     p.add_argument("--no-lrzip", action="store_true", help="skip the lrzip variant (minutes per run)")
     p.add_argument("--no-cache", action="store_true", help="recompute every point (the cache is rewritten)")
     p.add_argument("--out-dir", default=str(RESULTS))
