@@ -66,7 +66,7 @@ Status ScalarCandidate(const TensorView& t, std::span<const float> w, const Erro
   req.factor = factor;
   req.lambda = s.lambda;
   req.code_bits = code_bits;
-  double damped = 0;
+  std::vector<double> damped;
   SDC_RETURN_IF_ERROR(RoundWithFeedback(req, &q.codes, &damped));
   std::vector<uint8_t> recon(t.data.size());
   SDC_RETURN_IF_ERROR(DequantizeScalar(q.layout, q.scales, q.codes, t.dtype, recon));
@@ -75,7 +75,7 @@ Status ScalarCandidate(const TensorView& t, std::span<const float> w, const Erro
   c.layout = q.layout;
   c.recon_xxh64 = Xxh64(recon);
   if (factor)
-    m.Measure(w, t.dtype, recon, &c.sse, &c.distortion, &damped, factor->added);
+    m.Measure(w, t.dtype, recon, &c.sse, &c.distortion, damped, factor->added);
   else
     m.Measure(w, t.dtype, recon, &c.sse, &c.distortion);
   c.scales = MakeSection(fb::SectionKind::Scales, q.scales, o.zstd_level);

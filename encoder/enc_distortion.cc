@@ -17,28 +17,45 @@ float LoadAsFloat(DType t, const uint8_t* p) {
 }
 
 void ErrorMeasure::Measure(std::span<const float> w, DType dtype, std::span<const uint8_t> recon, double* sse,
-                           double* distortion, const double* damped, std::span<const double> added) const {
+                           double* distortion, std::span<const double> damped_rows, std::span<const double> added) const {
   const size_t size = DTypeSize(dtype);
+  const bool damped = !hessian.empty() && !damped_rows.empty();
   const bool direct = !hessian.empty() && !damped;
   std::vector<float> r(direct ? w.size() : 0);
   const uint64_t cols = rows ? w.size() / rows : 0;
-  double e = 0, we = 0, diag = 0;
-  for (size_t i = 0; i < w.size(); ++i) {
-    const float v = LoadAsFloat(dtype, recon.data() + i * size);
-    const double d = static_cast<double>(w[i]) - v;
-    e += d * d;
-    we += importance.empty() ? d * d : importance[i] * d * d;
-    if (direct) r[i] = v;
-    if (damped) diag += added[i % cols] * d * d;
+  double e = 0, we = 0, fed = 0;
+  for (uint64_t row = 0; row < rows; ++row) {
+    double diag = 0;
+    for (uint64_t c = 0; c < cols; ++c) {
+      const uint64_t i = row * cols + c;
+      const float v = LoadAsFloat(dtype, recon.data() + i * size);
+      const double d = static_cast<double>(w[i]) - v;
+      e += d * d;
+      we += importance.empty() ? d * d : importance[i] * d * d;
+      if (direct) r[i] = v;
+      if (damped) diag += added[c] * d * d;
+    }
+    if (damped) fed += (row_weight.empty() ? 1.0 : row_weight[row]) * std::max(0.0, damped_rows[row] - diag);
   }
   *sse = e;
   if (hessian.empty()) *distortion = factor * we;
-  else if (damped) *distortion = factor * std::max(0.0, *damped - diag);
-  else *distortion = factor * HessianWeightedError(w, r, rows, hessian);
+  else if (damped) *distortion = factor * fed;
+  else *distortion = factor * HessianWeightedError(w, r, rows, hessian, row_weight);
+}
+
+ErrorMeasure ErrorMeasure::SampleRows(uint64_t stride, uint64_t count) const {
+  ErrorMeasure s = *this;
+  s.rows = count;
+  s.importance = {};  // the sample is only measured with a Hessian (enc_scalar_search)
+  if (!row_weight.empty()) {
+    s.row_weight.resize(count);
+    for (uint64_t i = 0; i < count; ++i) s.row_weight[i] = row_weight[i * stride];
+  }
+  return s;
 }
 
 double ErrorMeasure::Signal(std::span<const float> w) const {
-  if (!hessian.empty()) return HessianWeightedError(w, std::vector<float>(w.size(), 0.0f), rows, hessian);
+  if (!hessian.empty()) return HessianWeightedError(w, std::vector<float>(w.size(), 0.0f), rows, hessian, row_weight);
   double s = 0;
   for (size_t i = 0; i < w.size(); ++i) s += (importance.empty() ? 1.0 : importance[i]) * w[i] * w[i];
   return s;
@@ -58,8 +75,17 @@ Status MakeErrorMeasure(const TensorView& t, std::span<const float> w, uint64_t 
     importance->clear();
     m.hessian = hessian;
     if (o.relative_distortion && !measured) {
-      const double signal = m.Signal(w);
-      m.factor *= signal > 0 ? static_cast<double>(numel) / signal : 1.0;
+      const uint64_t cols = m.rows ? numel / m.rows : 0;
+      double trace = 0;
+      for (uint64_t c = 0; c < cols; ++c) trace += hessian[c * cols + c];
+      m.factor = trace > 0 ? static_cast<double>(cols) / trace : 1.0;
+      if (!w.empty()) m.row_weight.assign(m.rows, 0.0);
+      for (uint64_t r = 0; r < m.rows && !w.empty(); ++r) {
+        double ms = 0;
+        for (uint64_t c = 0; c < cols; ++c) ms += static_cast<double>(w[r * cols + c]) * w[r * cols + c];
+        ms /= static_cast<double>(cols);
+        m.row_weight[r] = ms > 0 ? 1.0 / ms : 0.0;
+      }
     }
   } else {
     const bool user = o.importance.count(t.name) > 0;

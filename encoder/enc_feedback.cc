@@ -39,7 +39,7 @@ double EntropyBits(std::span<const uint8_t> codes) {
   return bits;
 }
 
-Status RoundWithFeedback(const FeedbackRequest& req, std::vector<uint8_t>* codes, double* damped_error) {
+Status RoundWithFeedback(const FeedbackRequest& req, std::vector<uint8_t>* codes, std::vector<double>* damped_rows) {
   const ScalarLayout& l = req.layout;
   const int64_t rows = static_cast<int64_t>(l.rows.rows), n = static_cast<int64_t>(l.rows.cols);
   const int q = (1 << (l.bits - 1)) - 1;
@@ -112,7 +112,7 @@ Status RoundWithFeedback(const FeedbackRequest& req, std::vector<uint8_t>* codes
       }
     }
   }
-  if (damped_error) *damped_error = std::accumulate(row_error.begin(), row_error.end(), 0.0);
+  if (damped_rows) *damped_rows = std::move(row_error);
   return Status::Ok();
 }
 

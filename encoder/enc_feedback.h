@@ -29,10 +29,11 @@ struct FeedbackRequest {
   std::span<const float> code_bits;    // empty, or 2q + 1 lengths in bits (index: stored code)
 };
 
-// Stored codes (code + q) of every element, rows * cols. With a factor, *damped_error (optional) gets
-// Σ e² over every element: exactly tr(ΔW (H + damping) ΔWᵀ) of the result (ΔW = E U; UᵀU = (H + damping)⁻¹),
-// up to the float rounding of the feedback.
-Status RoundWithFeedback(const FeedbackRequest& req, std::vector<uint8_t>* codes, double* damped_error = nullptr);
+// Stored codes (code + q) of every element, rows * cols. With a factor, *damped_rows (optional) gets each
+// row's Σ e²: exactly ΔW_r (H + damping) ΔW_rᵀ of the result (ΔW = E U; UᵀU = (H + damping)⁻¹), up to the
+// float rounding of the feedback.
+Status RoundWithFeedback(const FeedbackRequest& req, std::vector<uint8_t>* codes,
+                         std::vector<double>* damped_rows = nullptr);
 
 // Code lengths in bits of an order-0 model fitted to `codes` (2q + 1 symbols; unseen codes get half a
 // count, so no length is infinite).

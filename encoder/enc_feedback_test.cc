@@ -61,6 +61,12 @@ TEST(HessianWeightedError, EqualsItsDefinition) {
         expect += (static_cast<double>(w[i * cols + a]) - r[i * cols + a]) * h[a * cols + b] *
                   (static_cast<double>(w[i * cols + b]) - r[i * cols + b]);
   EXPECT_NEAR(HessianWeightedError(w, r, rows, h), expect, 1e-12 * std::fabs(expect));
+  // Row weights scale each row's term.
+  const std::vector<double> rho = {2.0, 0.0, 0.5};
+  double weighted = 0;
+  for (uint64_t i = 0; i < rows; ++i)
+    weighted += rho[i] * HessianWeightedError(std::span(w).subspan(i * cols, cols), std::span(r).subspan(i * cols, cols), 1, h);
+  EXPECT_NEAR(HessianWeightedError(w, r, rows, h, rho), weighted, 1e-12 * std::fabs(weighted));
   // H = I: the plain squared error.
   std::vector<double> eye(cols * cols, 0.0);
   for (uint64_t i = 0; i < cols; ++i) eye[i * cols + i] = 1;
@@ -171,17 +177,24 @@ TEST(RoundWithFeedback, FeedbackLowersTheHessianWeightedError) {
     ASSERT_TRUE(FactorHessian(h, cols, 0.01, act_order, &f).ok());
     req.factor = &f;
     std::vector<uint8_t> fed;
-    double damped = 0;
+    std::vector<double> damped;
     ASSERT_TRUE(RoundWithFeedback(req, &fed, &damped).ok());
     for (uint8_t c : fed) EXPECT_LE(c, 14);
     EXPECT_LT(error(fed), 0.75 * error(nearest)) << "act_order " << act_order;
-    // The feedback's Σ e² is the damped error: less the damping's share, the H-weighted error by definition.
-    double diag = 0;
-    for (size_t i = 0; i < w.size(); ++i) {
-      const double d = w[i] - static_cast<double>(fed[i] - 7) * 0.02;
-      diag += f.added[i % cols] * d * d;
+    // Each row's Σ e² is its damped error: less the damping's share, its H-weighted error by definition.
+    ASSERT_EQ(damped.size(), rows);
+    std::vector<float> r(w.size());
+    for (size_t i = 0; i < r.size(); ++i) r[i] = static_cast<float>(fed[i] - 7) * 0.02f;
+    for (uint64_t row = 0; row < rows; ++row) {
+      double diag = 0;
+      for (uint64_t c = 0; c < cols; ++c) {
+        const double d = w[row * cols + c] - static_cast<double>(r[row * cols + c]);
+        diag += f.added[c] * d * d;
+      }
+      const double expect = HessianWeightedError(std::span(w).subspan(row * cols, cols),
+                                                 std::span(r).subspan(row * cols, cols), 1, h);
+      EXPECT_NEAR(damped[row] - diag, expect, 1e-4 * error(fed) / rows) << "row " << row;
     }
-    EXPECT_NEAR(damped - diag, error(fed), 1e-4 * error(fed));
   }
 }
 

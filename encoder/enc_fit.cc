@@ -82,7 +82,8 @@ Status FitBudget(const std::vector<PlannedTensor>& plan, const SafetensorsFile& 
 }
 
 // Bisects the byte budget given to the allocator. The SNR is the weight SNR, except over tensors with a
-// Hessian, whose error and signal are the layer outputs' (tr(ΔW H ΔWᵀ) against tr(W H Wᵀ)). Shared banks'
+// Hessian, whose error and signal are the layer outputs' (ΔW_r H ΔW_rᵀ against w_r H w_rᵀ, rows weighed as the
+// error measure weighs them: enc_distortion.h). Shared banks'
 // own bytes are not weighed here (they are stored once if any tensor uses them): a known simplification.
 Status FitSnr(const std::vector<PlannedTensor>& plan, const SafetensorsFile& in, const SharedBanks& shared,
               const EncodeOptions& o, EncodeResult* out) {

@@ -118,7 +118,7 @@ Status FactorHessian(std::span<const double> h, uint64_t cols, double damping, b
 }
 
 double HessianWeightedError(std::span<const float> w, std::span<const float> recon, uint64_t rows,
-                            std::span<const double> h) {
+                            std::span<const double> h, std::span<const double> row_weight) {
   const uint64_t cols = rows ? w.size() / rows : 0;
   // Per-row sums added in row order afterwards: the same total for any thread count.
   std::vector<double> per_row(rows, 0.0);
@@ -133,7 +133,7 @@ double HessianWeightedError(std::span<const float> w, std::span<const float> rec
       for (uint64_t j = 0; j < cols; ++j) hi += h[i * cols + j] * d[j];
       s += d[i] * hi;
     }
-    per_row[r] = s;
+    per_row[r] = row_weight.empty() ? s : row_weight[r] * s;
   }
   double total = 0;
   for (double v : per_row) total += v;

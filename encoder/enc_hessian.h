@@ -34,8 +34,9 @@ Status CheckHessian(std::span<const float> h, uint64_t cols, std::vector<double>
 // still not positive definite is damped ten times more, up to damping 1; past that it is refused.
 Status FactorHessian(std::span<const double> h, uint64_t cols, double damping, bool act_order, HessianFactor* out);
 
-// tr(ΔW H ΔWᵀ) by its definition, ΔW = w - recon, both rows * cols row-major (double accumulation).
+// Σ_r ρ_r ΔW_r H ΔW_rᵀ by its definition, ΔW = w - recon, both rows * cols row-major (double
+// accumulation); ρ = `row_weight`, or 1 for every row when empty: tr(ΔW H ΔWᵀ).
 double HessianWeightedError(std::span<const float> w, std::span<const float> recon, uint64_t rows,
-                            std::span<const double> h);
+                            std::span<const double> h, std::span<const double> row_weight = {});
 
 }  // namespace sdc

@@ -74,6 +74,7 @@ struct EncodeOptions {
   // step² per bit: about 0.12 is where a uniform quantizer's error and rate trade at high rate).
   std::vector<double> rate_lambdas = {0.0, 0.06, 0.12, 0.25};
   bool act_order = true;   // quantize columns in order of decreasing diag H
+  bool feedback = true;    // error feedback through H (false: nearest rounding; H only weighs the error)
   // Per tensor name: a factor on its error in the allocation (the loss's sensitivity to it; default 1).
   std::map<std::string, double> sensitivity;
   // Called with a one-line message as each tensor is processed; may be empty.

@@ -25,7 +25,7 @@ TEST(EncodeOptionTable, EveryOptionReadsBackWhatWasSet) {
       {"roles", Json::array({"a*=head", "b=mlp"})}, {"alignment", 64}, {"k", 17}, {"dim", 4}, {"codebooks", 3},
       {"per_tensor_banks", true}, {"lambda", 0.25}, {"kmeans_iters", 9}, {"beam", 5},
       {"residuals", Json::array({0.0, 0.01})}, {"seed", 42}, {"device", "cpu"}, {"damping", 0.05},
-      {"act_order", false}, {"sensitivity", Json::object({{"a", 2.0}, {"b.weight", 0.5}})}};
+      {"act_order", false}, {"feedback", false}, {"rate_lambdas", Json::array({0.0, 0.5})}, {"sensitivity", Json::object({{"a", 2.0}, {"b.weight", 0.5}})}};
   std::set<std::string> covered;
   for (const OptionSpec& s : EncodeOptionTable()) {
     const std::string key = JsonKey(s);
@@ -54,7 +54,7 @@ TEST(EncodeOptionTable, RefusesValuesOutsideTypeAndRange) {
       {"roles", Json::array({"a=bogus"}), "GLOB=ROLE"}, {"roles", Json::array({"=head"}), "GLOB=ROLE"},
       {"target_snr", -1.0, "0..1000"},         {"lambda", -0.1, "number"}, {"k", 0, "1..65536"},
       {"damping", 2.0, "0..1"},                {"sensitivity", Json::object({{"a", -1.0}}), "'a'"},
-      {"sensitivity", Json::array({1.0}), "map tensor names"},
+      {"sensitivity", Json::array({1.0}), "map tensor names"}, {"rate_lambdas", Json::array({-0.5}), "0..100"},
   };
   for (const Bad& b : bad) {
     EncodeOptions o;

@@ -93,7 +93,7 @@ Status PlanTensor(const TensorView& t, const EncodeOptions& o, const SharedBanks
     p->candidates.resize(1);
     return RawCandidate(t, values, m, o, &p->candidates[0]);
   }
-  SDC_RETURN_IF_ERROR(ScalarCandidates(t, w, m, loss_aware ? &p->factor : nullptr, o, &p->candidates));
+  SDC_RETURN_IF_ERROR(ScalarCandidates(t, w, m, loss_aware && o.feedback ? &p->factor : nullptr, o, &p->candidates));
   if (o.method != Method::kCodebook) return Status::Ok();
 
   BankSet own;

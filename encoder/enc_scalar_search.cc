@@ -51,8 +51,7 @@ Status Preselect(std::span<const float> w, RowLayout rl, const ErrorMeasure& m, 
   for (uint64_t i = 0; i < kSampleRows; ++i)
     std::copy_n(w.begin() + i * stride * rl.cols, rl.cols, sample.begin() + i * rl.cols);
   const RowLayout sl{kSampleRows, rl.cols};
-  ErrorMeasure sm = m;
-  sm.rows = kSampleRows;
+  const ErrorMeasure sm = m.SampleRows(stride, kSampleRows);
   const double scale = static_cast<double>(rl.rows) / kSampleRows;
   std::vector<double> bytes(s.size()), error(s.size());
   std::vector<size_t> all(s.size());
@@ -62,12 +61,12 @@ Status Preselect(std::span<const float> w, RowLayout rl, const ErrorMeasure& m, 
     std::vector<float> scales;
     SDC_RETURN_IF_ERROR(ChooseScales(sample, sl, {s[i].bits, o.group_size, s[i].uniform_step, {}}, &q, &scales));
     FeedbackRequest req{sample, q.layout, scales, {}, &f, s[i].lambda, bits};
-    double damped = 0;
+    std::vector<double> damped;
     SDC_RETURN_IF_ERROR(RoundWithFeedback(req, &q.codes, &damped));
     std::vector<uint8_t> recon(sample.size() * 4);
     SDC_RETURN_IF_ERROR(DequantizeScalar(q.layout, q.scales, q.codes, DType::kF32, recon));
     double sse = 0, dist = 0;
-    sm.Measure(sample, DType::kF32, recon, &sse, &dist, &damped, f.added);
+    sm.Measure(sample, DType::kF32, recon, &sse, &dist, damped, f.added);
     // One uniform step is a constant scale table, which compresses to nothing; clipped scales cost theirs.
     bytes[i] = scale * (EntropyBits(q.codes) / 8 + (s[i].uniform_step > 0 ? 0.0 : static_cast<double>(q.scales.size())));
     error[i] = scale * dist;
