@@ -75,6 +75,9 @@ struct EncodeOptions {
   std::vector<double> rate_lambdas = {0.0, 0.06, 0.12, 0.25};
   bool act_order = true;   // quantize columns in order of decreasing diag H
   bool feedback = true;    // error feedback through H (false: nearest rounding; H only weighs the error)
+  // Factor on the error of an embedding given a Hessian (a tied embedding, used as the head too), when it has
+  // no measured sensitivity: 4 is one more bit's worth (6 dB), as the records give their tied embedding.
+  double tied_weight = 4.0;
   // Per tensor name: a factor on its error in the allocation (the loss's sensitivity to it; default 1).
   std::map<std::string, double> sensitivity;
   // Called with a one-line message as each tensor is processed; may be empty.

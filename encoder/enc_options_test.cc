@@ -25,7 +25,7 @@ TEST(EncodeOptionTable, EveryOptionReadsBackWhatWasSet) {
       {"roles", Json::array({"a*=head", "b=mlp"})}, {"alignment", 64}, {"k", 17}, {"dim", 4}, {"codebooks", 3},
       {"per_tensor_banks", true}, {"lambda", 0.25}, {"kmeans_iters", 9}, {"beam", 5},
       {"residuals", Json::array({0.0, 0.01})}, {"seed", 42}, {"device", "cpu"}, {"damping", 0.05},
-      {"act_order", false}, {"feedback", false}, {"rate_lambdas", Json::array({0.0, 0.5})}, {"sensitivity", Json::object({{"a", 2.0}, {"b.weight", 0.5}})}};
+      {"act_order", false}, {"feedback", false}, {"tied_weight", 2.5}, {"rate_lambdas", Json::array({0.0, 0.5})}, {"sensitivity", Json::object({{"a", 2.0}, {"b.weight", 0.5}})}};
   std::set<std::string> covered;
   for (const OptionSpec& s : EncodeOptionTable()) {
     const std::string key = JsonKey(s);

@@ -84,6 +84,11 @@ Status PlanTensor(const TensorView& t, const EncodeOptions& o, const SharedBanks
     }
   }
   SDC_RETURN_IF_ERROR(MakeErrorMeasure(t, values, p->numel, p->hessian, o, &p->importance, &p->measure));
+  // An embedding with a Hessian is the tied head too: its error reaches the loss through the head (what H
+  // weighs) and again through every token's input, which no Hessian sees. Without a measured sensitivity it
+  // weighs `tied_weight` times (README, loss-aware encoding: measured on stories260K and pg-unique).
+  if (p->role == Role::kEmbedding && !p->hessian.empty() && !o.sensitivity.count(t.name))
+    p->measure.factor *= o.tied_weight;
   const ErrorMeasure& m = p->measure;
   for (float v : values) p->signal += static_cast<double>(v) * v;
   p->measured_signal = m.Signal(values) * m.factor;

@@ -27,7 +27,7 @@ struct TensorSummary {
   uint64_t numel = 0;
   uint64_t stored_bytes = 0;   // its sections' stored bytes
   double sse = 0;              // squared error of the reconstruction
-  double distortion = 0;       // importance-weighted squared error (= sse without importance)
+  double distortion = 0;       // the error the encoder minimised (enc_distortion.h; = sse without importance)
   double signal = 0;           // sum of squared original values
   double snr_db() const;
 };

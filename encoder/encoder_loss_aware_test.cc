@@ -137,6 +137,31 @@ TEST(LossAware, HessiansLowerTheOutputErrorAtTheSameBytes) {
   EXPECT_LT(ea, 0.8 * eb);
 }
 
+// An embedding with a Hessian is a tied head: its error weighs tied_weight times, so a larger weight gives it
+// more of the same budget (and a lower error); a measured sensitivity for it replaces the weight.
+TEST(LossAware, ATiedEmbeddingWeighsTiedWeightTimes) {
+  Model m = LossAwareModel();
+  m.tensors.push_back(GaussianTensor("tok_embeddings.weight", DType::kF32, {64, 40}, 7, 0.05));
+  m.options.hessians["tok_embeddings.weight"] = InputHessian(40, 8);
+  m.options.budget = 9000;
+  auto embedding_bytes = [&](double weight, bool measured) {
+    Model x = m;
+    x.options.tied_weight = weight;
+    if (measured)
+      for (const Owned& t : x.tensors) x.options.sensitivity[t.name] = 1.0;
+    EncodeResult r;
+    EXPECT_TRUE(Encode(View(x.tensors), x.options, &r).ok());
+    for (const auto& t : r.tensors)
+      if (t.name == "tok_embeddings.weight") return std::make_pair(t.stored_bytes, t.sse);
+    ADD_FAILURE() << "no embedding in the result";
+    return std::make_pair(uint64_t{0}, 0.0);
+  };
+  const auto one = embedding_bytes(1.0, false), sixteen = embedding_bytes(16.0, false);
+  EXPECT_GT(sixteen.first, one.first);
+  EXPECT_LT(sixteen.second, one.second);
+  EXPECT_EQ(embedding_bytes(1.0, true), embedding_bytes(16.0, true));
+}
+
 TEST(LossAware, CalibrationNamesMustMatchTheInput) {
   Model m = LossAwareModel();
   m.options.bits = 4;
