@@ -41,9 +41,8 @@ long PeakRssKib() {
 }
 
 int Usage() {
-  std::fprintf(stderr,
-               "usage: sdc_kmeans_bench --input X.f32 --dim D [--k K] [--iterations N] [--seed S] "
-               "[--init pp|random] [--threads T] [--weights W.f32] [--output C.f32] [--verbose]\n");
+  std::fprintf(stderr, "usage: sdc_kmeans_bench --input X.f32 --dim D [--k K] [--iterations N] [--seed S] "
+                       "[--init pp|random] [--threads T] [--weights W.f32] [--output C.f32] [--verbose]\n");
   return 2;
 }
 

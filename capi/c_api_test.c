@@ -8,7 +8,6 @@
 #include "capi/c_test_check.h"
 #include "sdcodec/sdcodec.h"
 
-
 int main(void) {
   enum { R = 64, C = 48 };
   static float w[R * C];

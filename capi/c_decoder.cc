@@ -67,7 +67,8 @@ Status ToView(const sdc_tensor_in& t, TensorView* v) {
   v->shape.assign(t.shape, t.shape + t.rank);
   uint64_t n = DTypeSize(*dtype);
   for (uint64_t d : v->shape)
-    SDC_CHECK(!__builtin_mul_overflow(n, d, &n), StatusCode::kInvalidArgument, "tensor '" + v->name + "': shape overflows");
+    SDC_CHECK(!__builtin_mul_overflow(n, d, &n), StatusCode::kInvalidArgument,
+              "tensor '" + v->name + "': shape overflows");
   SDC_CHECK(n == t.nbytes, StatusCode::kInvalidArgument,
             "tensor '" + v->name + "': " + std::to_string(t.nbytes) + " bytes for a shape of " + std::to_string(n));
   v->data = std::span<const uint8_t>(static_cast<const uint8_t*>(t.data), t.nbytes);
@@ -109,7 +110,8 @@ uint32_t sdc_decoder_asset_count(const sdc_decoder* d) { return d ? d->d->asset_
 int sdc_decoder_tensor_info(const sdc_decoder* d, uint32_t index, sdc_tensor_info* out) {
   if (!d || !out) return Report(sdc::Error(sdc::StatusCode::kInvalidArgument, "null argument"));
   if (index >= d->d->tensor_count())
-    return Report(sdc::Error(sdc::StatusCode::kInvalidArgument, "tensor index " + std::to_string(index) + " out of range"));
+    return Report(
+        sdc::Error(sdc::StatusCode::kInvalidArgument, "tensor index " + std::to_string(index) + " out of range"));
   const sdc::fb::Tensor& t = *d->d->container().manifest().tensors()->Get(index);
   std::memset(out, 0, sizeof *out);
   out->name = t.name()->c_str();
@@ -129,8 +131,8 @@ int sdc_decoder_decode_tensor(const sdc_decoder* d, uint32_t index, void* dst, s
   if (!dst && dst_size) return Report(sdc::Error(sdc::StatusCode::kInvalidArgument, "null destination"));
   if (dst_size != info.nbytes)
     return Report(sdc::Error(sdc::StatusCode::kInvalidArgument, "tensor '" + std::string(info.name) + "' has " +
-                                                                     std::to_string(info.nbytes) + " bytes, buffer " +
-                                                                     std::to_string(dst_size)));
+                                                                    std::to_string(info.nbytes) + " bytes, buffer " +
+                                                                    std::to_string(dst_size)));
   sdc::DecodedTensor t;
   if (int rc = Report(d->d->DecodeTensor(index, &t))) return rc;
   if (!t.data.empty()) std::memcpy(dst, t.data.data(), t.data.size());
@@ -140,7 +142,8 @@ int sdc_decoder_decode_tensor(const sdc_decoder* d, uint32_t index, void* dst, s
 int sdc_decoder_asset(const sdc_decoder* d, uint32_t index, const char** name, uint8_t** data, size_t* size) {
   if (!d || !name || !data || !size) return Report(sdc::Error(sdc::StatusCode::kInvalidArgument, "null argument"));
   if (index >= d->d->asset_count())
-    return Report(sdc::Error(sdc::StatusCode::kInvalidArgument, "asset index " + std::to_string(index) + " out of range"));
+    return Report(
+        sdc::Error(sdc::StatusCode::kInvalidArgument, "asset index " + std::to_string(index) + " out of range"));
   sdc::DecodedAsset a;
   if (int rc = Report(d->d->DecodeAsset(index, &a))) return rc;
   *data = static_cast<uint8_t*>(std::malloc(a.data.empty() ? 1 : a.data.size()));

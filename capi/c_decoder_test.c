@@ -7,7 +7,6 @@
 #include "capi/c_test_check.h"
 #include "sdcodec/sdcodec.h"
 
-
 static int one_line(const char* s) { return s && s[0] && !strchr(s, '\n'); }
 
 int main(void) {
@@ -21,7 +20,7 @@ int main(void) {
 
   CHECK(sdc_decoder_open(garbage, 3, NULL, &d) == SDC_E_CORRUPT); /* shorter than the header */
   CHECK(one_line(sdc_last_error()));
-  CHECK(sdc_decoder_open(NULL, 0, NULL, &d) == SDC_E_CORRUPT);    /* empty */
+  CHECK(sdc_decoder_open(NULL, 0, NULL, &d) == SDC_E_CORRUPT); /* empty */
 
   CHECK(sdc_decoder_open_file("/nonexistent/dir/model.sdc", NULL, &d) == SDC_E_IO);
   CHECK(strstr(sdc_last_error(), "/nonexistent/dir/model.sdc") != NULL);

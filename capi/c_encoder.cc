@@ -20,8 +20,8 @@ sdc::Status Views(const sdc_tensor_in* t, size_t n, std::vector<sdc::TensorView>
 
 }  // namespace
 
-extern "C" int sdc_encode(const sdc_tensor_in* tensors, size_t n, const sdc_tensor_in* importance,
-                          size_t n_importance, const char* options_json, uint8_t** out, size_t* out_size) {
+extern "C" int sdc_encode(const sdc_tensor_in* tensors, size_t n, const sdc_tensor_in* importance, size_t n_importance,
+                          const char* options_json, uint8_t** out, size_t* out_size) {
   return sdc_encode_calibrated(tensors, n, importance, n_importance, nullptr, 0, options_json, out, out_size);
 }
 

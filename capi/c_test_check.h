@@ -7,12 +7,12 @@
 #include "sdcodec/sdcodec.h"
 
 static int failures = 0;
-#define CHECK(cond)                                                                                        \
-  do {                                                                                                     \
-    if (!(cond)) {                                                                                         \
+#define CHECK(cond)                                                                                               \
+  do {                                                                                                            \
+    if (!(cond)) {                                                                                                \
       fprintf(stderr, "%s:%d: CHECK failed: %s (last error: %s)\n", __FILE__, __LINE__, #cond, sdc_last_error()); \
-      ++failures;                                                                                          \
-    }                                                                                                      \
+      ++failures;                                                                                                 \
+    }                                                                                                             \
   } while (0)
 
 #endif /* SDCODEC_C_TEST_CHECK_H_ */

@@ -9,12 +9,12 @@
 #include "sdcodec/sdcodec.hpp"
 
 static int failures = 0;
-#define CHECK(cond)                                                      \
-  do {                                                                   \
-    if (!(cond)) {                                                       \
+#define CHECK(cond)                                                                 \
+  do {                                                                              \
+    if (!(cond)) {                                                                  \
       std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                        \
-    }                                                                    \
+      ++failures;                                                                   \
+    }                                                                               \
   } while (0)
 
 int main() {
@@ -23,10 +23,10 @@ int main() {
   for (int i = 0; i < R * C; ++i) w[i] = 0.05f * static_cast<float>(std::sin(i * 0.71));
   for (int c = 0; c < 8; ++c) imp[c] = 50.0f;
   const uint16_t bf16[4] = {0x3f80, 0xbf80, 0x4000, 0x0000};
-  std::vector<sdcodec::TensorRef> tensors = {
-      {"layers.0.attention.wq.weight", "F32", {R, C}, w.data(), w.size() * 4},
-      {"norm.weight", "BF16", {4}, bf16, sizeof bf16}};
-  std::vector<sdcodec::TensorRef> importance = {{"layers.0.attention.wq.weight", "F32", {C}, imp.data(), imp.size() * 4}};
+  std::vector<sdcodec::TensorRef> tensors = {{"layers.0.attention.wq.weight", "F32", {R, C}, w.data(), w.size() * 4},
+                                             {"norm.weight", "BF16", {4}, bf16, sizeof bf16}};
+  std::vector<sdcodec::TensorRef> importance = {
+      {"layers.0.attention.wq.weight", "F32", {C}, imp.data(), imp.size() * 4}};
   std::vector<uint8_t> file;
   sdcodec::Status s = sdcodec::Encode(tensors, importance, R"({"bits": 4, "distortion": "absolute"})", &file);
   CHECK(s.ok());

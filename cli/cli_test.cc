@@ -71,8 +71,7 @@ class Cli : public ::testing::Test {
   RunResult Sdcodec(const std::string& args, const std::string& prefix = "") const {
     RunResult r;
     const std::string out = Path(".stdout"), err = Path(".stderr");
-    const std::string cmd =
-        prefix + "'" + SDCODEC_BIN + "' " + args + " >'" + out + "' 2>'" + err + "' </dev/null";
+    const std::string cmd = prefix + "'" + SDCODEC_BIN + "' " + args + " >'" + out + "' 2>'" + err + "' </dev/null";
     const int status = std::system(cmd.c_str());
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     r.out = Slurp(out);
@@ -296,15 +295,17 @@ TEST_F(Cli, DecodeIsAllOrNothing) {
   const std::string model = "'" + Path("model.safetensors") + "'";
   WriteBytes(Path("tok.json"), std::vector<uint8_t>{'{', '}'});
   ASSERT_EQ(Sdcodec("encode " + model + " -o '" + Path("m.sdc") + "' -q --asset model.safetensors='" +
-                    Path("tok.json") + "' --asset m.sdc='" + Path("tok.json") + "'").code, 0);
+                    Path("tok.json") + "' --asset m.sdc='" + Path("tok.json") + "'")
+                .code,
+            0);
   fs::create_directory(Path("out"));
   WriteBytes(Path("out/model.safetensors"), std::vector<uint8_t>{'o', 'l', 'd'});
   const std::vector<uint8_t> input = Bytes(Path("m.sdc"));
   std::vector<std::string> before = Listing(dir_);
   // The tokenizer beside the model, named like it: refused before anything is written.
-  ExpectOneLineFailure("decode '" + Path("m.sdc") + "' -o '" + Path("out/model.safetensors") + "' --assets-dir '" +
-                           Path("out") + "'",
-                       "same file");
+  ExpectOneLineFailure(
+      "decode '" + Path("m.sdc") + "' -o '" + Path("out/model.safetensors") + "' --assets-dir '" + Path("out") + "'",
+      "same file");
   EXPECT_EQ(Bytes(Path("out/model.safetensors")), (std::vector<uint8_t>{'o', 'l', 'd'}));
   EXPECT_EQ(Listing(dir_), before);
   // An asset named like the input, unpacked beside it.
@@ -318,7 +319,8 @@ TEST_F(Cli, DecodeIsAllOrNothing) {
   ExpectOneLineFailure("decode '" + Path("m.sdc") + "' -o '" + Path("fifo") + "'", "not a regular file");
   EXPECT_TRUE(fs::is_fifo(Path("fifo")));
   // A failure after the tensors were written (the last asset's hash): nothing is left anywhere.
-  const std::vector<uint8_t> bad = test::Rewrite(input, [](test::FileParts& p) { p.manifest.sections.back()->xxh64 ^= 1; });
+  const std::vector<uint8_t> bad =
+      test::Rewrite(input, [](test::FileParts& p) { p.manifest.sections.back()->xxh64 ^= 1; });
   WriteBytes(Path("bad.sdc"), bad);
   before = Listing(dir_);
   ExpectOneLineFailure("decode '" + Path("bad.sdc") + "' -o '" + Path("out/model.safetensors") + "' --assets-dir '" +
@@ -328,7 +330,8 @@ TEST_F(Cli, DecodeIsAllOrNothing) {
   EXPECT_EQ(Listing(dir_), before);
   // And the same decode of the good file writes all of it.
   ASSERT_EQ(Sdcodec("decode '" + Path("m.sdc") + "' -o '" + Path("out/model.safetensors") + "' --assets-dir '" +
-                    Path("new-assets") + "'").code,
+                    Path("new-assets") + "'")
+                .code,
             0);
   EXPECT_EQ(Bytes(Path("new-assets/model.safetensors")), (std::vector<uint8_t>{'{', '}'}));
   EXPECT_EQ(Bytes(Path("new-assets/m.sdc")), (std::vector<uint8_t>{'{', '}'}));
@@ -449,8 +452,8 @@ TEST_F(Cli, OutOfMemoryIsAStatus) {
                s.xxh64 = test::Hash(stream);
              }));
   EXPECT_EQ(Sdcodec("inspect '" + Path("big.sdc") + "'").code, 0) << "a valid file";
-  for (const std::string& args : {"verify '" + Path("big.sdc") + "'",
-                                 "decode '" + Path("big.sdc") + "' -o '" + Path("big.safetensors") + "'"}) {
+  for (const std::string& args :
+       {"verify '" + Path("big.sdc") + "'", "decode '" + Path("big.sdc") + "' -o '" + Path("big.safetensors") + "'"}) {
     const RunResult r = Sdcodec(args, "ulimit -v 1048576; ");
     EXPECT_EQ(r.code, 1) << args << ": " << r.err;
     EXPECT_EQ(r.err_lines(), 1) << args << ": " << r.err;

@@ -34,9 +34,12 @@ int RunCompare(const CompareArgs& a) {
 
 void AddCompare(CLI::App& app, Run* run) {
   auto a = std::make_shared<CompareArgs>();
-  CLI::App* c = app.add_subcommand("compare", "Compare .sdc files side by side: bytes by role and per tensor, matched by name");
+  CLI::App* c =
+      app.add_subcommand("compare", "Compare .sdc files side by side: bytes by role and per tensor, matched by name");
   c->add_option("inputs", a->inputs, "Two or more .sdc files (differences are from the first)")
-      ->required()->expected(2, 64)->check(CLI::ExistingFile);
+      ->required()
+      ->expected(2, 64)
+      ->check(CLI::ExistingFile);
   c->add_flag("--json", a->json, "Print the comparison as JSON (schema sdcodec.compare/1)");
   AddLimitOptions(c, &a->limits);
   c->callback([run, a] { *run = [a] { return RunCompare(*a); }; });

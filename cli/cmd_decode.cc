@@ -32,7 +32,8 @@ Status Decode(const DecodeArgs& a, size_t* tensors, size_t* assets) {
     SDC_RETURN_IF_ERROR(out.MakeDirectory(a.assets_dir));
     for (uint32_t i = 0; i < d->asset_count(); ++i) {
       const std::string name = m.assets()->Get(i)->name()->str();
-      SDC_RETURN_IF_ERROR(out.Add(a.assets_dir + "/" + name, &asset_ids[i]).WithContext("asset '" + Printable(name) + "'"));
+      SDC_RETURN_IF_ERROR(
+          out.Add(a.assets_dir + "/" + name, &asset_ids[i]).WithContext("asset '" + Printable(name) + "'"));
     }
   }
   std::vector<TensorHeader> headers;
@@ -41,7 +42,8 @@ Status Decode(const DecodeArgs& a, size_t* tensors, size_t* assets) {
     const std::vector<uint64_t> shape = ShapeOf(t);
     uint64_t numel = 1;
     for (uint64_t dim : shape) numel *= dim;  // bounded by the limits when the file was opened
-    headers.push_back({t.name()->str(), static_cast<DType>(t.dtype()), shape, numel * DTypeSize(static_cast<DType>(t.dtype()))});
+    headers.push_back(
+        {t.name()->str(), static_cast<DType>(t.dtype()), shape, numel * DTypeSize(static_cast<DType>(t.dtype()))});
   }
   std::map<std::string, std::string> metadata;
   if (const auto* md = m.metadata())

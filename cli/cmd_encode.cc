@@ -33,22 +33,18 @@ Status ParseGiven(const OptionSpec& spec, const std::vector<std::string>& text, 
   auto number = [&](const std::string& s, nlohmann::json* v) -> Status {
     const std::string name = "--" + std::string(spec.name);
     nlohmann::json j = nlohmann::json::parse(s, nullptr, false);
-    SDC_CHECK(!j.is_discarded() && j.is_number(), StatusCode::kInvalidArgument,
-              name + ": '" + s + "' is not a number");
+    SDC_CHECK(!j.is_discarded() && j.is_number(), StatusCode::kInvalidArgument, name + ": '" + s + "' is not a number");
     *v = std::move(j);
     return Status::Ok();
   };
   switch (spec.type) {
     case OptionType::kInt:
-    case OptionType::kNumber:
-      return number(text.back(), out);
+    case OptionType::kNumber: return number(text.back(), out);
     case OptionType::kNumberList:
       *out = nlohmann::json::array();
       for (const std::string& s : text) SDC_RETURN_IF_ERROR(number(s, &out->emplace_back()));
       return Status::Ok();
-    case OptionType::kRoleList:
-      *out = text;
-      return Status::Ok();
+    case OptionType::kRoleList: *out = text; return Status::Ok();
     case OptionType::kNumberMap: {  // a JSON file holding the object
       std::vector<uint8_t> bytes;
       SDC_RETURN_IF_ERROR(ReadFile(text.back(), &bytes));
@@ -56,9 +52,7 @@ Status ParseGiven(const OptionSpec& spec, const std::vector<std::string>& text, 
       SDC_CHECK(!out->is_discarded(), StatusCode::kInvalidArgument, text.back() + " is not valid JSON");
       return Status::Ok();
     }
-    default:
-      *out = text.back();
-      return Status::Ok();
+    default: *out = text.back(); return Status::Ok();
   }
 }
 
@@ -102,7 +96,8 @@ Status BuildOptions(const EncodeArgs& a, EncodeOptions* o, std::vector<std::stri
   for (const std::string& s : a.assets) {
     AssetInput asset;
     std::string path;
-    SDC_CHECK(SplitPair(s, &asset.name, &path), StatusCode::kInvalidArgument, "--asset wants NAME=PATH, got '" + s + "'");
+    SDC_CHECK(SplitPair(s, &asset.name, &path), StatusCode::kInvalidArgument,
+              "--asset wants NAME=PATH, got '" + s + "'");
     SDC_CHECK(!seen[asset.name], StatusCode::kInvalidArgument, "--asset: duplicate name '" + asset.name + "'");
     seen[asset.name] = true;
     SDC_RETURN_IF_ERROR(ReadFile(path, &asset.data).WithContext("--asset " + asset.name));
@@ -162,7 +157,8 @@ std::string HelpOf(const OptionSpec& spec) {
   if (spec.type == OptionType::kChoice) h += " {" + std::string(spec.choices) + "}";
   if (spec.type == OptionType::kFlag) return h + (spec.get(EncodeOptions()).get<bool>() ? " [default: on]" : "");
   const nlohmann::json def = spec.get(EncodeOptions());
-  if (!((def.is_array() || def.is_object()) && def.empty())) h += " [default: " + (def.is_string() ? def.get<std::string>() : def.dump()) + "]";
+  if (!((def.is_array() || def.is_object()) && def.empty()))
+    h += " [default: " + (def.is_string() ? def.get<std::string>() : def.dump()) + "]";
   return h;
 }
 
@@ -188,7 +184,8 @@ void AddEncode(CLI::App& app, Run* run) {
     const std::string name(spec.name), flag = "--" + name;
     if (spec.type == OptionType::kFlag) {
       // --X sets it, --no-X clears it (for the flags that default to on).
-      c->add_flag_function(flag + ",!--no-" + name, [a, name](int64_t n) { a->flags[name] = n > 0; }, HelpOf(spec));
+      c->add_flag_function(
+          flag + ",!--no-" + name, [a, name](int64_t n) { a->flags[name] = n > 0; }, HelpOf(spec));
       continue;
     }
     CLI::Option* opt = c->add_option(flag, a->given[name], HelpOf(spec))->type_name(TypeName(spec));
@@ -200,8 +197,9 @@ void AddEncode(CLI::App& app, Run* run) {
   c->add_option("--importance", a->importance,
                 "safetensors of per-tensor importance (1 value, 1 per column, or 1 per element), same names")
       ->check(CLI::ExistingFile);
-  c->add_option("--hessians", a->hessians,
-                "safetensors of calibration Hessians E[x xT], one [in, in] matrix per 2-D tensor name (loss-aware coding)")
+  c->add_option(
+       "--hessians", a->hessians,
+       "safetensors of calibration Hessians E[x xT], one [in, in] matrix per 2-D tensor name (loss-aware coding)")
       ->check(CLI::ExistingFile);
   c->add_option("--asset", a->assets, "Opaque file to store, NAME=PATH (tokenizer, config); repeatable");
   c->add_option("--threads", a->threads, "OpenMP threads (0: all cores)")->check(CLI::Range(0, 4096));

@@ -30,13 +30,14 @@ void AddInspect(CLI::App& app, Run* run) {
     *run = [a] {
       // Structure is validated on open; payload hashes are verify's job.
       std::unique_ptr<Decoder> d;
-      if (Status s = Decoder::OpenFile(a->input, a->limits, &d); !s.ok()) return Fail(s.WithContext(Printable(a->input)));
+      if (Status s = Decoder::OpenFile(a->input, a->limits, &d); !s.ok())
+        return Fail(s.WithContext(Printable(a->input)));
       const InspectReport report(d->container());
       if (!a->html.empty()) {
         const std::string page = InspectHtml(report.ToJson(), a->input);
         const std::vector<std::string> inputs{a->input};
-        if (Status s = WriteFileAtomic(a->html, std::span(reinterpret_cast<const uint8_t*>(page.data()), page.size()),
-                                       inputs);
+        if (Status s =
+                WriteFileAtomic(a->html, std::span(reinterpret_cast<const uint8_t*>(page.data()), page.size()), inputs);
             !s.ok())
           return Fail(s);
       }

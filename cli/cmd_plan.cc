@@ -59,8 +59,8 @@ int RunPlan(PlanArgs a) {
     ModelShape s = a.shape;
     s.vocab = v;
     nlohmann::ordered_json p;
-    const Status st = a.solve.empty() ? Plan(s, rates, &p)
-                                      : Solve(s, rates, {*ParseSolveFor(a.solve), a.budget, a.mlp_ratio}, &p);
+    const Status st =
+        a.solve.empty() ? Plan(s, rates, &p) : Solve(s, rates, {*ParseSolveFor(a.solve), a.budget, a.mlp_ratio}, &p);
     if (!st.ok()) return Fail(st.WithContext("vocab " + std::to_string(v)));
     plans.push_back(std::move(p));
   }
@@ -78,12 +78,16 @@ void AddPlan(CLI::App& app, Run* run) {
   CLI::App* c = app.add_subcommand(
       "plan", "Predict an artifact's bytes by role for a model shape, from bits/weight measured on an encoded file");
   c->add_option("--from", a->from, "An .sdc file encoded with the codec setting to plan for (rates are measured on it)")
-      ->required()->check(CLI::ExistingFile);
+      ->required()
+      ->check(CLI::ExistingFile);
   c->add_option("--vocab", a->vocab, "Vocabulary size; several (comma-separated) give one column each")
-      ->required()->delimiter(',')->check(CLI::PositiveNumber);
+      ->required()
+      ->delimiter(',')
+      ->check(CLI::PositiveNumber);
   c->add_option("--dim", a->shape.dim, "Model width")->check(CLI::PositiveNumber);
   c->add_option("--layers", a->shape.layers, "Blocks in depth")->check(CLI::PositiveNumber);
-  c->add_option("--unique-layers", a->shape.unique_layers, "Blocks with their own weights (shared/looped depth); default all");
+  c->add_option("--unique-layers", a->shape.unique_layers,
+                "Blocks with their own weights (shared/looped depth); default all");
   c->add_option("--hidden", a->shape.hidden, "MLP width")->check(CLI::PositiveNumber);
   c->add_option("--heads", a->shape.heads, "Attention heads")->capture_default_str()->check(CLI::PositiveNumber);
   c->add_option("--kv-heads", a->shape.kv_heads, "Key/value heads (grouped-query attention); default = heads");
@@ -97,7 +101,8 @@ void AddPlan(CLI::App& app, Run* run) {
                 "Find the largest dim, hidden, layers or unique-layers whose predicted file fits --budget (the "
                 "other shape options fixed; the solved one may be left out)");
   c->add_option("--mlp-ratio", a->mlp_ratio,
-                "With --solve dim: hidden = round(ratio x dim) (default: --hidden / --dim)")->check(CLI::PositiveNumber);
+                "With --solve dim: hidden = round(ratio x dim) (default: --hidden / --dim)")
+      ->check(CLI::PositiveNumber);
   c->add_flag("--json", a->json, "Print the plans as JSON (schema sdcodec.plan/1, one object per vocabulary)");
   c->callback([run, a] {
     CheckShapeOptions(*a);

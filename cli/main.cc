@@ -40,6 +40,11 @@ int main(int argc, char** argv) {
   if (!run) return 2;
   int code = 1;
   // Nothing a subcommand throws (an allocation failure, say) may end the process without its one line.
-  if (sdc::Status s = sdc::Guarded([&] { code = run(); return sdc::Status::Ok(); }); !s.ok()) return sdc::cli::Fail(s);
+  if (sdc::Status s = sdc::Guarded([&] {
+        code = run();
+        return sdc::Status::Ok();
+      });
+      !s.ok())
+    return sdc::cli::Fail(s);
   return code;
 }

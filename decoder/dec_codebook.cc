@@ -100,8 +100,8 @@ Status DequantizeCodebook(const CodebookLayout& layout, std::span<const BankView
   // Corrections apply to the binary32 value before the output rounding: those elements are stored again.
   for (uint64_t k = 0; k < positions.size(); ++k) {
     const uint64_t p = positions[k];
-    const float fixed = value(p / cols, p % cols) +
-                        residual->step * static_cast<float>(static_cast<int8_t>(residual->values[k]));
+    const float fixed =
+        value(p / cols, p % cols) + residual->step * static_cast<float>(static_cast<int8_t>(residual->values[k]));
     StoreFloatAs(fixed, out_dtype, out.data() + p * osize);
   }
   return Status::Ok();

@@ -25,7 +25,7 @@ struct CodebookLayout {
   uint32_t dim = 1;
   uint32_t group_size = 0;  // 0: one scale per row; else a multiple of dim
   DType scale_dtype = DType::kF16;
-  int index_bytes = 1;      // 1 or 2
+  int index_bytes = 1;  // 1 or 2
 };
 
 struct ResidualView {

@@ -31,8 +31,8 @@ using Bytes = std::vector<uint8_t>;
 //   "wide" F16 [2, 8], dim 4, bank {1} (k 300: u16 indices), F32 scales per row (sections 8 scales,
 //          9 indices rans16);
 //   "r"    raw F32 [4] (section 10).
-constexpr uint32_t kCbScales = 3, kCbIndices0 = 4, kCbIndices1 = 5, kCbPositions = 6, kCbValues = 7,
-                   kWideScales = 8, kWideIndices = 9;
+constexpr uint32_t kCbScales = 3, kCbIndices0 = 4, kCbIndices1 = 5, kCbPositions = 6, kCbValues = 7, kWideScales = 8,
+                   kWideIndices = 9;
 
 Bytes Indices(uint64_t n, uint32_t k, bool wide, uint64_t seed) {
   Bytes out(n * (wide ? 2 : 1));
@@ -147,26 +147,26 @@ std::vector<Corruption> Corruptions() {
        "bank 2: dim outside 1..16"},
       {"bank entry dtype BF16", EditParts([](FileParts& p) { BankOf(p, 0).entry_dtype = fb::DType::BF16; }),
        Stage::kOpen, SC::kCorrupt, "bank 0: entry dtype must be F16 or F32"},
-      {"bank entry dtype unknown", EditParts([](FileParts& p) { BankOf(p, 0).entry_dtype = static_cast<fb::DType>(99); }),
-       Stage::kOpen, SC::kCorrupt, "bank 0: entry dtype must be F16 or F32"},
+      {"bank entry dtype unknown",
+       EditParts([](FileParts& p) { BankOf(p, 0).entry_dtype = static_cast<fb::DType>(99); }), Stage::kOpen,
+       SC::kCorrupt, "bank 0: entry dtype must be F16 or F32"},
       {"bank section size (k 16 -> 15)", EditParts([](FileParts& p) { BankOf(p, 0).k = 15; }), Stage::kOpen,
        SC::kCorrupt, "bank 0: section size does not match k x dim"},
-      {"bank section size (F16 -> F32 entries)", EditParts([](FileParts& p) { BankOf(p, 0).entry_dtype = fb::DType::F32; }),
-       Stage::kOpen, SC::kCorrupt, "bank 0: section size does not match k x dim"},
+      {"bank section size (F16 -> F32 entries)",
+       EditParts([](FileParts& p) { BankOf(p, 0).entry_dtype = fb::DType::F32; }), Stage::kOpen, SC::kCorrupt,
+       "bank 0: section size does not match k x dim"},
       {"bank refers to a scales section", EditParts([](FileParts& p) { BankOf(p, 1).data = kCbScales; }), Stage::kOpen,
        SC::kCorrupt, "bank 1: section 3 is of kind scales, expected bank"},
       {"bank refers past the section count", EditParts([](FileParts& p) { BankOf(p, 1).data = 40; }), Stage::kOpen,
        SC::kCorrupt, "bank 1: refers to section 40 of 11"},
-      {"tensor scales claim a bank section", EditParts([](FileParts& p) {
-         Cb(p).scales = AppendSection(p, fb::SectionKind::Bank, Bytes(12, 0));
-       }),
+      {"tensor scales claim a bank section",
+       EditParts([](FileParts& p) { Cb(p).scales = AppendSection(p, fb::SectionKind::Bank, Bytes(12, 0)); }),
        Stage::kOpen, SC::kCorrupt, "tensor 'cb' scales: section 11 is of kind bank, expected scales"},
-      {"tensor indices claim a bank's own section", EditParts([](FileParts& p) { Cb(p).indices[1] = 2; }),
-       Stage::kOpen, SC::kCorrupt, "tensor 'cb' indices: section 2 is already used by another part"},
-      {"bank section nobody refers to", EditParts([](FileParts& p) {
-         AppendSection(p, fb::SectionKind::Bank, Bytes(8, 0));
-       }),
-       Stage::kOpen, SC::kCorrupt, "section 11: not referenced by any tensor or asset"},
+      {"tensor indices claim a bank's own section", EditParts([](FileParts& p) { Cb(p).indices[1] = 2; }), Stage::kOpen,
+       SC::kCorrupt, "tensor 'cb' indices: section 2 is already used by another part"},
+      {"bank section nobody refers to",
+       EditParts([](FileParts& p) { AppendSection(p, fb::SectionKind::Bank, Bytes(8, 0)); }), Stage::kOpen,
+       SC::kCorrupt, "section 11: not referenced by any tensor or asset"},
       {"NaN bank entry", EditParts([](FileParts& p) {
          Bytes b = Raw(p, 0);
          StoreLE16(b.data() + 2 * 3, 0x7e00);
@@ -193,8 +193,8 @@ std::vector<Corruption> Corruptions() {
          Cb(p).coefficients.assign(9, 1.0f);
        }),
        Stage::kOpen, SC::kCorrupt, "codebook count 9 outside 1..8"},
-      {"one coefficient for two codebooks", EditParts([](FileParts& p) { Cb(p).coefficients.pop_back(); }), Stage::kOpen,
-       SC::kCorrupt, "needs one coefficient and one index stream per codebook"},
+      {"one coefficient for two codebooks", EditParts([](FileParts& p) { Cb(p).coefficients.pop_back(); }),
+       Stage::kOpen, SC::kCorrupt, "needs one coefficient and one index stream per codebook"},
       {"three coefficients for two codebooks", EditParts([](FileParts& p) { Cb(p).coefficients.push_back(1.0f); }),
        Stage::kOpen, SC::kCorrupt, "needs one coefficient and one index stream per codebook"},
       {"one index stream for two codebooks", EditParts([](FileParts& p) { Cb(p).indices.pop_back(); }), Stage::kOpen,
@@ -228,10 +228,9 @@ std::vector<Corruption> Corruptions() {
          SetRaw(p, kCbIndices0, b);
        }),
        Stage::kOpen, SC::kCorrupt, "tensor 'cb': index section size does not match rows x vectors per row"},
-      {"index stream of the wrong kind", EditParts([](FileParts& p) {
-         p.manifest.sections[kCbIndices0]->kind = fb::SectionKind::Codes;
-       }),
-       Stage::kOpen, SC::kCorrupt, "tensor 'cb' indices: section 4 is of kind codes, expected indices"},
+      {"index stream of the wrong kind",
+       EditParts([](FileParts& p) { p.manifest.sections[kCbIndices0]->kind = fb::SectionKind::Codes; }), Stage::kOpen,
+       SC::kCorrupt, "tensor 'cb' indices: section 4 is of kind codes, expected indices"},
       {"u8 index equal to k", EditParts([](FileParts& p) {
          Bytes b = Raw(p, kCbIndices0);
          b[7] = 16;
@@ -259,18 +258,16 @@ std::vector<Corruption> Corruptions() {
          SetRaw(p, kCbPositions, Bytes{1, 0});
        }),
        Stage::kOpen, SC::kCorrupt, "tensor 'cb': residual section sizes do not match the count"},
-      {"residual positions section longer than 10 bytes a position", EditParts([](FileParts& p) {
-         SetRaw(p, kCbPositions, Bytes(31, 0x80));
-       }),
-       Stage::kOpen, SC::kCorrupt, "tensor 'cb': residual section sizes do not match the count"},
+      {"residual positions section longer than 10 bytes a position",
+       EditParts([](FileParts& p) { SetRaw(p, kCbPositions, Bytes(31, 0x80)); }), Stage::kOpen, SC::kCorrupt,
+       "tensor 'cb': residual section sizes do not match the count"},
       {"residual values size differs from the count", EditParts([](FileParts& p) {
          SetRaw(p, kCbValues, Bytes{1, 2, 3, 4});
        }),
        Stage::kOpen, SC::kCorrupt, "tensor 'cb': residual section sizes do not match the count"},
-      {"residual positions of the wrong kind", EditParts([](FileParts& p) {
-         std::swap(Cb(p).residual->positions, Cb(p).residual->values);
-       }),
-       Stage::kOpen, SC::kCorrupt, "tensor 'cb' residual positions: section 7 is of kind residual_values"},
+      {"residual positions of the wrong kind",
+       EditParts([](FileParts& p) { std::swap(Cb(p).residual->positions, Cb(p).residual->values); }), Stage::kOpen,
+       SC::kCorrupt, "tensor 'cb' residual positions: section 7 is of kind residual_values"},
       {"residual positions run out inside a varint", EditParts([](FileParts& p) {
          SetRaw(p, kCbPositions, Bytes{0x01, 0x80, 0x80});
        }),
@@ -291,9 +288,13 @@ std::vector<Corruption> Corruptions() {
          SetRaw(p, kCbPositions, b);
        }),
        Stage::kVerify, SC::kCorrupt, "residual positions: varint overflows 64 bits"},
-      {"residual first position = numel", EditParts([](FileParts& p) { SetRaw(p, kCbPositions, Bytes{30, 0, 0}); }),
+      {"residual first position = numel", EditParts([](FileParts& p) {
+         SetRaw(p, kCbPositions, Bytes{30, 0, 0});
+       }),
        Stage::kVerify, SC::kCorrupt, "residual positions: position past the end of the tensor"},
-      {"residual last position = numel", EditParts([](FileParts& p) { SetRaw(p, kCbPositions, Bytes{1, 0, 27}); }),
+      {"residual last position = numel", EditParts([](FileParts& p) {
+         SetRaw(p, kCbPositions, Bytes{1, 0, 27});
+       }),
        Stage::kVerify, SC::kCorrupt, "residual positions: position past the end of the tensor"},
       {"residual gap near 2^64", EditParts([](FileParts& p) {
          Bytes b = {1};
@@ -314,10 +315,9 @@ std::vector<Corruption> Corruptions() {
          test::ReplaceSectionBytes(p, kCbIndices1, b);
        }),
        Stage::kVerify, SC::kCorrupt, "tensor 'cb': section 5: rans: "},
-      {"rans8 stream declaring one byte more", EditParts([](FileParts& p) {
-         p.manifest.sections[kCbIndices1]->raw_size += 1;
-       }),
-       Stage::kOpen, SC::kCorrupt, "tensor 'cb': index section size does not match rows x vectors per row"},
+      {"rans8 stream declaring one byte more",
+       EditParts([](FileParts& p) { p.manifest.sections[kCbIndices1]->raw_size += 1; }), Stage::kOpen, SC::kCorrupt,
+       "tensor 'cb': index section size does not match rows x vectors per row"},
   };
 }
 

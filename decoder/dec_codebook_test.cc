@@ -59,7 +59,7 @@ Bytes Indices(uint64_t n, uint32_t k, bool wide, uint64_t seed) {
 std::vector<float> BankValues(size_t n, uint64_t seed) {
   std::vector<float> v = test::Gaussian(n, seed, 1.5);
   if (n > 8) {
-    v[1] = 3.0e-6f;   // F16 subnormal
+    v[1] = 3.0e-6f;  // F16 subnormal
     v[2] = -0.0f;
     v[3] = 0.0f;
     v[5] = 2000.0f;   // overflows F16 once scaled
@@ -108,7 +108,8 @@ TEST(CodebookDecode, MatchesReferenceRule) {
         for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16}) {
           ++n;
           const bool wide = n % 2 == 0;
-          const std::vector<uint64_t> shape = n % 3 == 0 ? std::vector<uint64_t>{2, 2, 10} : std::vector<uint64_t>{3, 10};
+          const std::vector<uint64_t> shape =
+              n % 3 == 0 ? std::vector<uint64_t>{2, 2, 10} : std::vector<uint64_t>{3, 10};
           const uint64_t cols = 10, rows = test::Numel(shape) / cols;
           const uint64_t vpr = (cols + dim - 1) / dim, gpr = group == 0 ? 1 : (cols + group - 1) / group;
           CodebookSpec s;
@@ -200,12 +201,12 @@ TEST(CodebookDecode, HandComputedValues) {
   const std::vector<DecodedTensor> out = DecodeAllOrDie(b.Build());
   ASSERT_EQ(out.size(), 1u);
   auto at = [&](int i) { return test::Le32(out[0].data.data() + 4 * i); };
-  EXPECT_EQ(at(0), test::Bits(0.0f));   // (1 - 1) * 2
-  EXPECT_EQ(at(1), test::Bits(1.5f));   // ((+0 + 0) + -0) * 2 = +0, + 0.75 * 2
-  EXPECT_EQ(at(2), test::Bits(2.5f));   // (3 - 1) * 2 = 4, + 0.75 * -2
-  EXPECT_EQ(at(3), test::Bits(0.0f));   // (+0 + -0) + -0 = +0
-  EXPECT_EQ(at(4), test::Bits(4.0f));   // (5 - 3) * 2
-  EXPECT_EQ(at(5), test::Bits(0.5f));   // (0.25 - -0) * 2
+  EXPECT_EQ(at(0), test::Bits(0.0f));  // (1 - 1) * 2
+  EXPECT_EQ(at(1), test::Bits(1.5f));  // ((+0 + 0) + -0) * 2 = +0, + 0.75 * 2
+  EXPECT_EQ(at(2), test::Bits(2.5f));  // (3 - 1) * 2 = 4, + 0.75 * -2
+  EXPECT_EQ(at(3), test::Bits(0.0f));  // (+0 + -0) + -0 = +0
+  EXPECT_EQ(at(4), test::Bits(4.0f));  // (5 - 3) * 2
+  EXPECT_EQ(at(5), test::Bits(0.5f));  // (0.25 - -0) * 2
 }
 
 // -0.0 handling: a single codebook whose term is -0.0 gives +0.0 (acc starts at +0.0), so a positive scale
@@ -275,14 +276,14 @@ TEST(CodebookDecode, OutputRoundingEdges) {
     EXPECT_EQ(out[0].data, b.ReferenceCodebook(dtype, {2, 8}, s)) << DTypeName(dtype);
     if (dtype == DType::kF16) {
       auto at = [&](int i) { return test::Le16(out[0].data.data() + 2 * i); };
-      EXPECT_EQ(at(0), 0x7c00u);   // 1e5 -> +inf
-      EXPECT_EQ(at(8), 0xfc00u);   // -1e5 -> -inf
-      EXPECT_EQ(at(1), 0x0002u);   // 1e-7 -> subnormal 2 * 2^-24 (1e-7 / 2^-24 = 1.68)
-      EXPECT_EQ(at(3), 0x7c00u);   // 65504 + 16 = 65520 -> inf
-      EXPECT_EQ(at(4), 0x7bffu);   // 65519 -> 65504
-      EXPECT_EQ(at(5), 0x7c00u);   // 65520 -> inf
+      EXPECT_EQ(at(0), 0x7c00u);                        // 1e5 -> +inf
+      EXPECT_EQ(at(8), 0xfc00u);                        // -1e5 -> -inf
+      EXPECT_EQ(at(1), 0x0002u);                        // 1e-7 -> subnormal 2 * 2^-24 (1e-7 / 2^-24 = 1.68)
+      EXPECT_EQ(at(3), 0x7c00u);                        // 65504 + 16 = 65520 -> inf
+      EXPECT_EQ(at(4), 0x7bffu);                        // 65519 -> 65504
+      EXPECT_EQ(at(5), 0x7c00u);                        // 65520 -> inf
       EXPECT_EQ(at(7), test::RefFloatToHalf(-127.0f));  // 0 + 1 * -127
-      EXPECT_EQ(at(15), 0x8000u);  // (+0 + 1 * 0) * -1 = -0
+      EXPECT_EQ(at(15), 0x8000u);                       // (+0 + 1 * 0) * -1 = -0
     }
     if (dtype == DType::kBF16) {
       EXPECT_EQ(test::Le16(out[0].data.data() + 2 * 2), 0x3f80u);  // 1 + 2^-8 ties to even: 1.0
@@ -408,7 +409,8 @@ TEST(CodebookDecode, ResidualVarints) {
   s.dim = 1, s.banks = {bank}, s.coefficients = {1.0f};
   s.scales = Scales(DType::kF16, {1.0f, 1.0f});
   s.indices = {Indices(numel, 16, false, 7)};
-  std::vector<uint64_t> positions = {127, 127 + 1 + 128, 127 + 1 + 128 + 1 + 16383, 127 + 1 + 128 + 1 + 16383 + 1 + 16384};
+  std::vector<uint64_t> positions = {127, 127 + 1 + 128, 127 + 1 + 128 + 1 + 16383,
+                                     127 + 1 + 128 + 1 + 16383 + 1 + 16384};
   s.positions = test::Leb128Gaps(positions);
   // A final gap of 1 written in 10 bytes: 0x81 0x80 ... 0x80 0x00.
   positions.push_back(positions.back() + 2);

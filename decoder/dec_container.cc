@@ -10,9 +10,9 @@
 #include "format/checksum.h"
 #include "format/endian.h"
 #include "format/printable.h"
+#include "format/rans_codec.h"
 #include "format/tensor_layout.h"
 #include "format/types.h"
-#include "format/rans_codec.h"
 #include "format/zstd_codec.h"
 
 namespace sdc {
@@ -185,7 +185,8 @@ class SectionRefs {
   }
   Status AllClaimed() const {
     for (size_t i = 0; i < used_.size(); ++i)
-      SDC_CHECK(used_[i], StatusCode::kCorrupt, Sec(static_cast<uint32_t>(i)) + ": not referenced by any tensor or asset");
+      SDC_CHECK(used_[i], StatusCode::kCorrupt,
+                Sec(static_cast<uint32_t>(i)) + ": not referenced by any tensor or asset");
     return Status::Ok();
   }
 
@@ -227,7 +228,7 @@ Status CheckScalarRep(const Container& c, const fb::Tensor& t, const std::string
 }
 
 Status CheckCodebookRep(const Container& c, const fb::Tensor& t, uint64_t numel, const std::string& who,
-                       SectionRefs* refs) {
+                        SectionRefs* refs) {
   const fb::CodebookRep* rep = t.rep_as_CodebookRep();
   SDC_CHECK(IsLossyCodable(static_cast<DType>(t.dtype())), StatusCode::kCorrupt,
             who + ": codebook representation of a non-float tensor");
@@ -240,7 +241,8 @@ Status CheckCodebookRep(const Container& c, const fb::Tensor& t, uint64_t numel,
   bool wide = false;
   for (uint32_t i = 0; i < m; ++i) {
     const uint32_t b = rep->banks()->Get(i);
-    SDC_CHECK(b < nbanks, StatusCode::kCorrupt, who + ": refers to bank " + std::to_string(b) + " of " + std::to_string(nbanks));
+    SDC_CHECK(b < nbanks, StatusCode::kCorrupt,
+              who + ": refers to bank " + std::to_string(b) + " of " + std::to_string(nbanks));
     SDC_CHECK(banks->Get(b)->dim() == rep->dim(), StatusCode::kCorrupt, who + ": bank dim differs from the tensor's");
     SDC_CHECK(std::isfinite(rep->coefficients()->Get(i)), StatusCode::kCorrupt, who + ": coefficient is not finite");
     wide = wide || banks->Get(b)->k() > 256;
@@ -284,9 +286,9 @@ Status CheckBanks(const Container& c, const DecodeLimits& limits, SectionRefs* r
     SDC_CHECK(b.entry_dtype() == fb::DType::F16 || b.entry_dtype() == fb::DType::F32, StatusCode::kCorrupt,
               who + ": entry dtype must be F16 or F32");
     SDC_RETURN_IF_ERROR(refs->Claim(b.data(), fb::SectionKind::Bank, who));
-    SDC_CHECK(c.section(b.data()).raw_size() ==
-                  uint64_t{b.k()} * b.dim() * DTypeSize(static_cast<DType>(b.entry_dtype())),
-              StatusCode::kCorrupt, who + ": section size does not match k x dim");
+    SDC_CHECK(
+        c.section(b.data()).raw_size() == uint64_t{b.k()} * b.dim() * DTypeSize(static_cast<DType>(b.entry_dtype())),
+        StatusCode::kCorrupt, who + ": section size does not match k x dim");
   }
   return Status::Ok();
 }
@@ -327,20 +329,13 @@ Status Container::CheckReferences() {
     SDC_CHECK(total <= limits_.max_total_output_bytes, StatusCode::kLimitExceeded,
               who + ": total output exceeds the limit of " + std::to_string(limits_.max_total_output_bytes) + " bytes");
     switch (t.rep_type()) {
-      case fb::Representation::RawRep:
-        SDC_RETURN_IF_ERROR(CheckRawRep(*this, t, numel, who, &refs));
-        break;
-      case fb::Representation::ScalarRep:
-        SDC_RETURN_IF_ERROR(CheckScalarRep(*this, t, who, &refs));
-        break;
-      case fb::Representation::CodebookRep:
-        SDC_RETURN_IF_ERROR(CheckCodebookRep(*this, t, numel, who, &refs));
-        break;
-      case fb::Representation::NONE:
-        return Error(StatusCode::kCorrupt, who + ": no representation");
+      case fb::Representation::RawRep: SDC_RETURN_IF_ERROR(CheckRawRep(*this, t, numel, who, &refs)); break;
+      case fb::Representation::ScalarRep: SDC_RETURN_IF_ERROR(CheckScalarRep(*this, t, who, &refs)); break;
+      case fb::Representation::CodebookRep: SDC_RETURN_IF_ERROR(CheckCodebookRep(*this, t, numel, who, &refs)); break;
+      case fb::Representation::NONE: return Error(StatusCode::kCorrupt, who + ": no representation");
       default:
-        return Error(StatusCode::kUnsupported, who + ": unknown representation " +
-                                                   std::to_string(static_cast<int>(t.rep_type())));
+        return Error(StatusCode::kUnsupported,
+                     who + ": unknown representation " + std::to_string(static_cast<int>(t.rep_type())));
     }
   }
   const auto* assets = manifest_->assets();
@@ -381,15 +376,10 @@ Status Container::ReadSection(uint32_t i, std::vector<uint8_t>* raw) const {
   SDC_RETURN_IF_ERROR(VerifySectionChecksum(i));
   std::span<const uint8_t> stored = StoredBytes(i);
   switch (section(i).codec()) {
-    case fb::Codec::Raw:
-      raw->assign(stored.begin(), stored.end());
-      return Status::Ok();
-    case fb::Codec::Zstd:
-      return ZstdDecompressExact(stored, section(i).raw_size(), raw).WithContext(Sec(i));
-    case fb::Codec::Rans8:
-      return RansDecodeExact(stored, 1, section(i).raw_size(), raw).WithContext(Sec(i));
-    case fb::Codec::Rans16:
-      return RansDecodeExact(stored, 2, section(i).raw_size(), raw).WithContext(Sec(i));
+    case fb::Codec::Raw: raw->assign(stored.begin(), stored.end()); return Status::Ok();
+    case fb::Codec::Zstd: return ZstdDecompressExact(stored, section(i).raw_size(), raw).WithContext(Sec(i));
+    case fb::Codec::Rans8: return RansDecodeExact(stored, 1, section(i).raw_size(), raw).WithContext(Sec(i));
+    case fb::Codec::Rans16: return RansDecodeExact(stored, 2, section(i).raw_size(), raw).WithContext(Sec(i));
   }
   return Error(StatusCode::kUnsupported, Sec(i) + ": unknown codec");
 }

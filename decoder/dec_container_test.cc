@@ -317,11 +317,14 @@ std::vector<Corruption> Corruptions() {
        }),
        Stage::kOpen, SC::kUnsupported, "tensor '\\x1b[2Jb': unknown dtype"},
       // zstd frames outside spec §5 (findings 4 and 5)
-      {"legacy zstd frame", EditParts([](FileParts& p) {
-         Bytes stored(test::SectionBytes(p, 4).begin(), test::SectionBytes(p, 4).end());
-         stored[0] = 0x27;  // magic 0xFD2FB527: zstd v0.7
-         test::ReplaceSectionBytes(p, 4, stored);
-       }, fb::Codec::Zstd),
+      {"legacy zstd frame",
+       EditParts(
+           [](FileParts& p) {
+             Bytes stored(test::SectionBytes(p, 4).begin(), test::SectionBytes(p, 4).end());
+             stored[0] = 0x27;  // magic 0xFD2FB527: zstd v0.7
+             test::ReplaceSectionBytes(p, 4, stored);
+           },
+           fb::Codec::Zstd),
        Stage::kVerify, SC::kCorrupt, "legacy frames are not part of the format"},
       {"zstd section of the wrong declared size",
        EditParts([](FileParts& p) { p.manifest.sections[4]->raw_size += 1; }, fb::Codec::Zstd), Stage::kVerify,
@@ -406,8 +409,8 @@ TEST(Corruption, EmptyZstdSection) {
 
 TEST(SectionKindName, NamesEveryKindAndNothingElse) {
   // The names the reports and error messages use (spec section 13); any other byte is "unknown".
-  const std::vector<std::string> names = {"tensor_data", "scales",  "codes",  "asset",
-                                          "bank",        "indices", "residual_positions", "residual_values"};
+  const std::vector<std::string> names = {"tensor_data",        "scales",         "codes", "asset", "bank", "indices",
+                                          "residual_positions", "residual_values"};
   ASSERT_EQ(names.size(), static_cast<size_t>(fb::SectionKind::MAX) + 1);
   for (size_t k = 0; k < names.size(); ++k) EXPECT_EQ(SectionKindName(static_cast<fb::SectionKind>(k)), names[k]);
   for (int k = static_cast<int>(fb::SectionKind::MAX) + 1; k < 256; ++k)

@@ -154,8 +154,7 @@ Status Decoder::DecodeAsset(uint32_t index, DecodedAsset* out) const {
     const fb::Asset& a = *container_.manifest().assets()->Get(index);
     DecodedAsset d;
     d.name = a.name()->str();
-    SDC_RETURN_IF_ERROR(
-        container_.ReadSection(a.data(), &d.data).WithContext("asset '" + Printable(d.name) + "'"));
+    SDC_RETURN_IF_ERROR(container_.ReadSection(a.data(), &d.data).WithContext("asset '" + Printable(d.name) + "'"));
     *out = std::move(d);
     return Status::Ok();
   });
@@ -190,8 +189,7 @@ Status Decoder::VerifyBanks() const {
 Status Decoder::Verify() const {
   return Guarded([&] {
     // Every section's hash first (banks no tensor uses included), then every tensor and asset in full.
-    for (uint32_t i = 0; i < container_.section_count(); ++i)
-      SDC_RETURN_IF_ERROR(container_.VerifySectionChecksum(i));
+    for (uint32_t i = 0; i < container_.section_count(); ++i) SDC_RETURN_IF_ERROR(container_.VerifySectionChecksum(i));
     SDC_RETURN_IF_ERROR(VerifyBanks());
     for (uint32_t i = 0; i < tensor_count(); ++i) {
       DecodedTensor t;

@@ -183,7 +183,8 @@ TEST(Sweep, CodebookArtifactsAreSmallAndComplete) {
     EXPECT_EQ(c.padding_bytes() > 0, aligned);
     std::set<fb::Codec> codecs;
     std::set<fb::SectionKind> kinds;
-    for (uint32_t i = 0; i < c.section_count(); ++i) codecs.insert(c.section(i).codec()), kinds.insert(c.section(i).kind());
+    for (uint32_t i = 0; i < c.section_count(); ++i)
+      codecs.insert(c.section(i).codec()), kinds.insert(c.section(i).kind());
     EXPECT_TRUE(codecs.count(fb::Codec::Rans8));
     EXPECT_TRUE(codecs.count(fb::Codec::Rans16));
     for (fb::SectionKind k : {fb::SectionKind::Bank, fb::SectionKind::Indices, fb::SectionKind::ResidualPositions,

@@ -309,8 +309,7 @@ TEST(Decoder, UnusedBanksAreCheckedByVerifyBanks) {
     const float entry = bad_hash ? 2.0f : std::numeric_limits<float>::quiet_NaN();
     b.AddBankValues(std::vector<float>{0, 1, entry, 3}, 2, 2, DType::kF32);
     std::vector<uint8_t> file = b.Build();
-    if (bad_hash)
-      file = test::Rewrite(file, [](test::FileParts& p) { p.manifest.sections[1]->xxh64 ^= 1; });
+    if (bad_hash) file = test::Rewrite(file, [](test::FileParts& p) { p.manifest.sections[1]->xxh64 ^= 1; });
     std::unique_ptr<Decoder> d;
     ASSERT_TRUE(OpenBytes(file, &d).ok());
     std::vector<DecodedTensor> tensors;

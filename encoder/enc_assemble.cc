@@ -17,7 +17,8 @@ std::string EncoderString(const EncodeOptions& o) {
   std::string enc = "sdcodec " SDCODEC_VERSION_STRING "; method=" + std::string(MethodName(o.method));
   if (o.method == Method::kCodebook)
     enc += "; k=" + std::to_string(o.codebook.k) + "; dim=" + std::to_string(o.codebook.dim) +
-           "; codebooks=" + std::to_string(o.codebook.codebooks) + "; banks=" + (o.per_tensor_banks ? "per-tensor" : "shared");
+           "; codebooks=" + std::to_string(o.codebook.codebooks) +
+           "; banks=" + (o.per_tensor_banks ? "per-tensor" : "shared");
   if (o.target_snr_db > 0)
     enc += "; target_snr_db=" + std::to_string(o.target_snr_db);
   else

@@ -34,8 +34,8 @@ struct Candidate {
   std::optional<SectionData> scales;
   // codebook
   CodebookLayout cb_layout;
-  std::vector<float> coefficients;   // one per bank
-  std::vector<SectionData> indices;  // one per bank
+  std::vector<float> coefficients;     // one per bank
+  std::vector<SectionData> indices;    // one per bank
   std::vector<SectionData> own_banks;  // this tensor's own banks; empty: the shared banks
   std::optional<ResidualPart> residual;
 

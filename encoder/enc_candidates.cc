@@ -58,7 +58,8 @@ Status ScalarCandidate(const TensorView& t, std::span<const float> w, const Erro
                        Candidate* out, std::vector<uint8_t>* codes) {
   ScalarCodes q;
   std::vector<float> scales;
-  SDC_RETURN_IF_ERROR(ChooseScales(w, RowsOf(t.shape), {s.bits, o.group_size, s.uniform_step, m.importance}, &q, &scales));
+  SDC_RETURN_IF_ERROR(
+      ChooseScales(w, RowsOf(t.shape), {s.bits, o.group_size, s.uniform_step, m.importance}, &q, &scales));
   FeedbackRequest req;
   req.w = w;
   req.layout = q.layout;
@@ -86,9 +87,9 @@ Status ScalarCandidate(const TensorView& t, std::span<const float> w, const Erro
   return Status::Ok();
 }
 
-Status CodebookCandidates(const TensorView& t, std::span<const float> w, const ErrorMeasure& m,
-                          const BankSet& banks, bool own_banks, double lambda, std::span<const double> fractions,
-                          const EncodeOptions& o, std::vector<Candidate>* out) {
+Status CodebookCandidates(const TensorView& t, std::span<const float> w, const ErrorMeasure& m, const BankSet& banks,
+                          bool own_banks, double lambda, std::span<const double> fractions, const EncodeOptions& o,
+                          std::vector<Candidate>* out) {
   const std::span<const float> imp = m.importance;
   CodebookCodes codes;
   // The search weighs errors by the user's importance only: the default relative weighting is constant per
@@ -111,8 +112,8 @@ Status CodebookCandidates(const TensorView& t, std::span<const float> w, const E
       base.own_banks.push_back(MakeSection(fb::SectionKind::Bank, SerializeBank(e), o.zstd_level));
 
   std::vector<uint8_t> recon(t.data.size());
-  SDC_RETURN_IF_ERROR(DequantizeCodebook(codes.layout, views, codes.coefficients, codes.scales, streams, nullptr,
-                                         t.dtype, recon));
+  SDC_RETURN_IF_ERROR(
+      DequantizeCodebook(codes.layout, views, codes.coefficients, codes.scales, streams, nullptr, t.dtype, recon));
   // Errors of the plain reconstruction, largest (weighted) first; ties by position.
   std::vector<float> err(w.size());
   for (size_t i = 0; i < w.size(); ++i) err[i] = w[i] - LoadAsFloat(t.dtype, recon.data() + i * DTypeSize(t.dtype));
@@ -139,12 +140,13 @@ Status CodebookCandidates(const TensorView& t, std::span<const float> w, const E
     const float step = emax > 0 ? emax / 127.0f : 1.0f;
     std::vector<uint8_t> values(count);
     for (size_t k = 0; k < count; ++k)
-      values[k] = static_cast<uint8_t>(static_cast<int8_t>(std::clamp(std::nearbyint(err[positions[k]] / step), -127.0f, 127.0f)));
+      values[k] = static_cast<uint8_t>(
+          static_cast<int8_t>(std::clamp(std::nearbyint(err[positions[k]] / step), -127.0f, 127.0f)));
     std::vector<uint8_t> pos_bytes = EncodePositions(positions);
     const ResidualView rv{count, pos_bytes, values, step};
     std::vector<uint8_t> fixed(t.data.size());
-    SDC_RETURN_IF_ERROR(DequantizeCodebook(codes.layout, views, codes.coefficients, codes.scales, streams, &rv,
-                                           t.dtype, fixed));
+    SDC_RETURN_IF_ERROR(
+        DequantizeCodebook(codes.layout, views, codes.coefficients, codes.scales, streams, &rv, t.dtype, fixed));
     c.residual = ResidualPart{count, step, MakeSection(fb::SectionKind::ResidualPositions, pos_bytes, o.zstd_level, 1),
                               MakeSection(fb::SectionKind::ResidualValues, values, o.zstd_level, 1)};
     c.recon_xxh64 = Xxh64(fixed);

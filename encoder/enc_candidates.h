@@ -9,8 +9,8 @@
 #include "encoder/enc_codebook.h"
 #include "encoder/enc_distortion.h"
 #include "encoder/enc_hessian.h"
-#include "encoder/enc_search_space.h"
 #include "encoder/enc_options.h"
+#include "encoder/enc_search_space.h"
 
 namespace sdc {
 
@@ -29,8 +29,8 @@ Status ScalarCandidate(const TensorView& t, std::span<const float> w, const Erro
 // Codebook candidates for one entropy penalty: the plain reconstruction, then one per residual fraction,
 // each correcting the elements with the largest importance-weighted errors of the plain reconstruction.
 // `own_banks`: the banks are this tensor's own and are stored with it.
-Status CodebookCandidates(const TensorView& t, std::span<const float> w, const ErrorMeasure& m,
-                          const BankSet& banks, bool own_banks, double lambda, std::span<const double> fractions,
-                          const EncodeOptions& o, std::vector<Candidate>* out);
+Status CodebookCandidates(const TensorView& t, std::span<const float> w, const ErrorMeasure& m, const BankSet& banks,
+                          bool own_banks, double lambda, std::span<const double> fractions, const EncodeOptions& o,
+                          std::vector<Candidate>* out);
 
 }  // namespace sdc

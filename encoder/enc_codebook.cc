@@ -178,8 +178,9 @@ Status BeamAssign(Placement where, const BeamRequest& r, uint32_t* codes) {
         // For stages before the last, the cost so far excludes later stages; the residual error is what
         // later stages reduce, so ranking by (penalty so far + current residual) is the standard AQ beam.
         const size_t keep = std::min<size_t>(m + 1 == m_count ? 1 : r.beam, cand.size());
-        std::partial_sort(cand.begin(), cand.begin() + keep, cand.end(),
-                          [](const auto& p, const auto& q) { return p.first < q.first || (p.first == q.first && p.second < q.second); });
+        std::partial_sort(cand.begin(), cand.begin() + keep, cand.end(), [](const auto& p, const auto& q) {
+          return p.first < q.first || (p.first == q.first && p.second < q.second);
+        });
         next.clear();
         for (size_t c = 0; c < keep; ++c) {
           const auto [h, j] = cand[c].second;

@@ -8,8 +8,8 @@
 
 #include <cstdint>
 #include <functional>
-#include <string>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "decoder/dec_codebook.h"
@@ -22,11 +22,11 @@ namespace sdc {
 struct CodebookSearch {
   uint32_t dim = 8;
   uint32_t k = 256;
-  int codebooks = 1;           // M, 1..8
-  uint32_t group_size = 0;     // scales per row (0) or per group (a multiple of dim)
+  int codebooks = 1;        // M, 1..8
+  uint32_t group_size = 0;  // scales per row (0) or per group (a multiple of dim)
   int kmeans_iterations = 15;
-  int refine_rounds = 2;       // beam assignment + least-squares bank update rounds (M >= 2)
-  int beam = 4;                // beam width of the additive code search
+  int refine_rounds = 2;  // beam assignment + least-squares bank update rounds (M >= 2)
+  int beam = 4;           // beam width of the additive code search
   uint64_t max_training_vectors = 1u << 18;
   uint64_t seed = 1;
   // Where k-means, the nearest-entry assignment and the beam search run (encoder/device.h); kAuto and kCuda
@@ -56,9 +56,9 @@ Status TrainBanks(std::span<const CodebookInput> inputs, const CodebookSearch& s
 
 struct CodebookCodes {
   CodebookLayout layout;
-  std::vector<float> coefficients;               // M
-  std::vector<uint8_t> scales;                   // little-endian, layout.scale_dtype
-  std::vector<std::vector<uint8_t>> indices;     // M streams, layout.index_bytes per index
+  std::vector<float> coefficients;            // M
+  std::vector<uint8_t> scales;                // little-endian, layout.scale_dtype
+  std::vector<std::vector<uint8_t>> indices;  // M streams, layout.index_bytes per index
 };
 
 // Codes one tensor against `banks` with entropy penalty `lambda` (bits are weighted by lambda times the

@@ -44,7 +44,8 @@ Owned Clustered(const std::string& name, uint64_t rows, uint64_t cols, uint64_t 
 
 // Three clustered tensors of very different magnitudes.
 std::vector<Owned> ClusteredModel() {
-  return {Clustered("big", 48, 64, 31, 1.0), Clustered("mid", 48, 64, 41, 0.01), Clustered("small", 48, 64, 51, 0.0001)};
+  return {Clustered("big", 48, 64, 31, 1.0), Clustered("mid", 48, 64, 41, 0.01),
+          Clustered("small", 48, 64, 51, 0.0001)};
 }
 
 EncodeOptions CodebookOptions(uint32_t dim, uint32_t k, int codebooks, bool per_tensor) {
@@ -74,8 +75,8 @@ std::vector<uint8_t> Rederive(const Container& c, const fb::Tensor& t) {
   std::vector<test::RefBank> banks;
   for (uint32_t b : *r->banks()) {
     const fb::Bank& bank = *c.manifest().banks()->Get(b);
-    banks.push_back(test::RefBankOf(SectionRaw(c, bank.data()), bank.k(), bank.dim(),
-                                    static_cast<DType>(bank.entry_dtype())));
+    banks.push_back(
+        test::RefBankOf(SectionRaw(c, bank.data()), bank.k(), bank.dim(), static_cast<DType>(bank.entry_dtype())));
   }
   std::vector<const test::RefBank*> views;
   for (const test::RefBank& b : banks) views.push_back(&b);
@@ -212,7 +213,8 @@ TEST(CodebookEncode, RoundTrips) {
       ASSERT_EQ(cb->banks()->size(), static_cast<uint32_t>(rc.codebooks));
       for (uint32_t b : *cb->banks()) used.push_back(b);
       // Index streams: u16 exactly when k > 256.
-      const uint64_t vectors = test::Numel(ts[i].shape) / ts[i].shape.back() * ((ts[i].shape.back() + rc.dim - 1) / rc.dim);
+      const uint64_t vectors =
+          test::Numel(ts[i].shape) / ts[i].shape.back() * ((ts[i].shape.back() + rc.dim - 1) / rc.dim);
       for (uint32_t sec : *cb->indices())
         EXPECT_EQ(d.decoder->container().section(sec).raw_size(), vectors * (rc.k > 256 ? 2 : 1));
       const uint64_t numel = test::Numel(ts[i].shape);
@@ -545,8 +547,8 @@ TEST(CodebookEncode, InvalidOptionsAreRejected) {
     int codebooks;
     uint32_t group;
   };
-  const Bad bad[] = {{"dim 0", 0, 16, 1, 0},     {"dim 17", 17, 16, 1, 0},   {"k 0", 4, 0, 1, 0},
-                     {"k 65537", 4, 65537, 1, 0}, {"0 codebooks", 4, 16, 0, 0}, {"9 codebooks", 4, 16, 9, 0},
+  const Bad bad[] = {{"dim 0", 0, 16, 1, 0},         {"dim 17", 17, 16, 1, 0},     {"k 0", 4, 0, 1, 0},
+                     {"k 65537", 4, 65537, 1, 0},    {"0 codebooks", 4, 16, 0, 0}, {"9 codebooks", 4, 16, 9, 0},
                      {"group 6, dim 4", 4, 16, 1, 6}};
   for (const Bad& b : bad)
     for (bool per_tensor : {false, true}) {
@@ -554,8 +556,8 @@ TEST(CodebookEncode, InvalidOptionsAreRejected) {
       o.codebook.group_size = b.group;
       EncodeResult r;
       Status s = Encode(View(ts), o, &r);
-      EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << b.what << (per_tensor ? " per-tensor" : " shared") << ": "
-                                                        << s.ToString();
+      EXPECT_EQ(s.code(), StatusCode::kInvalidArgument)
+          << b.what << (per_tensor ? " per-tensor" : " shared") << ": " << s.ToString();
       EXPECT_TRUE(r.file.empty()) << b.what;
     }
 }

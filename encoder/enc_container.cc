@@ -74,8 +74,8 @@ Status ContainerBuilder::Finish(std::vector<uint8_t>* file) {
   // Never write a file our own decoder refuses: asset names are a format rule (spec §6).
   for (const auto& a : manifest_.assets)
     if (const std::string problem = AssetNameProblem(a->name); !problem.empty())
-      return Error(StatusCode::kInvalidArgument, "asset name '" + Printable(a->name) + "' " + problem +
-                                                     " (an asset name must be one file name)");
+      return Error(StatusCode::kInvalidArgument,
+                   "asset name '" + Printable(a->name) + "' " + problem + " (an asset name must be one file name)");
   auto serialize = [&](uint64_t data_start, flatbuffers::FlatBufferBuilder* fbb) {
     manifest_.sections.clear();
     uint64_t pos = data_start;  // absolute

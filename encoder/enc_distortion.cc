@@ -17,7 +17,8 @@ float LoadAsFloat(DType t, const uint8_t* p) {
 }
 
 void ErrorMeasure::Measure(std::span<const float> w, DType dtype, std::span<const uint8_t> recon, double* sse,
-                           double* distortion, std::span<const double> damped_rows, std::span<const double> added) const {
+                           double* distortion, std::span<const double> damped_rows,
+                           std::span<const double> added) const {
   const size_t size = DTypeSize(dtype);
   const bool damped = !hessian.empty() && !damped_rows.empty();
   const bool direct = !hessian.empty() && !damped;
@@ -38,9 +39,12 @@ void ErrorMeasure::Measure(std::span<const float> w, DType dtype, std::span<cons
     if (damped) fed += (row_weight.empty() ? 1.0 : row_weight[row]) * std::max(0.0, damped_rows[row] - diag);
   }
   *sse = e;
-  if (hessian.empty()) *distortion = factor * we;
-  else if (damped) *distortion = factor * fed;
-  else *distortion = factor * HessianWeightedError(w, r, rows, hessian, row_weight);
+  if (hessian.empty())
+    *distortion = factor * we;
+  else if (damped)
+    *distortion = factor * fed;
+  else
+    *distortion = factor * HessianWeightedError(w, r, rows, hessian, row_weight);
 }
 
 ErrorMeasure ErrorMeasure::SampleRows(uint64_t stride, uint64_t count) const {

@@ -24,18 +24,18 @@ Status ExpandImportance(const TensorView& t, std::span<const float> w, uint64_t 
                         std::vector<float>* out);
 
 struct ErrorMeasure {
-  std::span<const float> importance;        // one weight per element, or empty (every element weighs 1)
-  std::span<const double> hessian;          // cols * cols, or empty
-  std::vector<double> row_weight;           // with a Hessian: one weight per row, or empty (every row weighs 1)
+  std::span<const float> importance;  // one weight per element, or empty (every element weighs 1)
+  std::span<const double> hessian;    // cols * cols, or empty
+  std::vector<double> row_weight;     // with a Hessian: one weight per row, or empty (every row weighs 1)
   uint64_t rows = 0;
-  double factor = 1;                        // sensitivity (and, with a Hessian, the relative normalisation)
+  double factor = 1;  // sensitivity (and, with a Hessian, the relative normalisation)
 
   // Squared error (plain) and the measured error, between `w` and a reconstruction stored as `dtype`.
   // `damped_rows` (optional, with a Hessian): the error-feedback rounding's Σ e² per row, ΔW_r (H + D) ΔW_rᵀ
   // for the diagonal D = `added` (HessianFactor), from which ΔW_r H ΔW_rᵀ = Σ e² − Σ_j D_j ΔW_rj² costs one
   // pass over the elements instead of a matrix product.
-  void Measure(std::span<const float> w, DType dtype, std::span<const uint8_t> recon, double* sse,
-               double* distortion, std::span<const double> damped_rows = {}, std::span<const double> added = {}) const;
+  void Measure(std::span<const float> w, DType dtype, std::span<const uint8_t> recon, double* sse, double* distortion,
+               std::span<const double> damped_rows = {}, std::span<const double> added = {}) const;
   // The signal the measured error is compared with for an SNR: Σ w² (importance-weighted), or Σ_r ρ_r w_r H w_rᵀ.
   double Signal(std::span<const float> w) const;
   // The measure of the rows first, first + stride, ... (`count` of them), for a sample of those rows.

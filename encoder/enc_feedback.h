@@ -20,13 +20,13 @@
 namespace sdc {
 
 struct FeedbackRequest {
-  std::span<const float> w;            // rows * cols, row-major
-  ScalarLayout layout;                 // rows, cols, bits (q = 2^(bits-1) - 1), group size
-  std::span<const float> scales;       // rows * groups per row, as the decoder reads them
-  std::span<const float> col_scales;   // empty, or cols, as the decoder reads them
+  std::span<const float> w;               // rows * cols, row-major
+  ScalarLayout layout;                    // rows, cols, bits (q = 2^(bits-1) - 1), group size
+  std::span<const float> scales;          // rows * groups per row, as the decoder reads them
+  std::span<const float> col_scales;      // empty, or cols, as the decoder reads them
   const HessianFactor* factor = nullptr;  // null: no feedback, columns in order, ĝ = 1
-  double lambda = 0;                   // rate weight, in units of (step)² per bit
-  std::span<const float> code_bits;    // empty, or 2q + 1 lengths in bits (index: stored code)
+  double lambda = 0;                      // rate weight, in units of (step)² per bit
+  std::span<const float> code_bits;       // empty, or 2q + 1 lengths in bits (index: stored code)
 };
 
 // Stored codes (code + q) of every element, rows * cols. With a factor, *damped_rows (optional) gets each

@@ -65,7 +65,8 @@ TEST(HessianWeightedError, EqualsItsDefinition) {
   const std::vector<double> rho = {2.0, 0.0, 0.5};
   double weighted = 0;
   for (uint64_t i = 0; i < rows; ++i)
-    weighted += rho[i] * HessianWeightedError(std::span(w).subspan(i * cols, cols), std::span(r).subspan(i * cols, cols), 1, h);
+    weighted +=
+        rho[i] * HessianWeightedError(std::span(w).subspan(i * cols, cols), std::span(r).subspan(i * cols, cols), 1, h);
   EXPECT_NEAR(HessianWeightedError(w, r, rows, h, rho), weighted, 1e-12 * std::fabs(weighted));
   // H = I: the plain squared error.
   std::vector<double> eye(cols * cols, 0.0);
@@ -84,7 +85,8 @@ TEST(FactorHessian, InverseCholeskyOfTheDampedHessian) {
     ASSERT_TRUE(FactorHessian(h, n, 0.01, act_order, &f).ok());
     double mean = 0;
     for (uint64_t i = 0; i < n; ++i) mean += h[i * n + i] / n;
-    for (uint64_t j = 1; j < n && act_order; ++j) EXPECT_GE(h[f.order[j - 1] * n + f.order[j - 1]], h[f.order[j] * n + f.order[j]]);
+    for (uint64_t j = 1; j < n && act_order; ++j)
+      EXPECT_GE(h[f.order[j - 1] * n + f.order[j - 1]], h[f.order[j] * n + f.order[j]]);
     // (Uᵀ U) A = I with A the damped H in order.
     for (uint64_t i = 0; i < n; ++i)
       for (uint64_t j = 0; j < n; ++j) {
@@ -98,7 +100,8 @@ TEST(FactorHessian, InverseCholeskyOfTheDampedHessian) {
       }
     for (uint64_t i = 0; i < n; ++i) {
       EXPECT_EQ(f.u[i * n + i] > 0, true);
-      EXPECT_NEAR(f.g[f.order[i]], 1.0 / (static_cast<double>(f.u[i * n + i]) * f.u[i * n + i]), 1e-6 * f.g[f.order[i]]);
+      EXPECT_NEAR(f.g[f.order[i]], 1.0 / (static_cast<double>(f.u[i * n + i]) * f.u[i * n + i]),
+                  1e-6 * f.g[f.order[i]]);
     }
   }
 }
@@ -109,8 +112,10 @@ TEST(CheckHessian, RefusesWhatIsNotASecondMoment) {
   std::vector<float> h = {1, 0, 0, 1};
   h[1] = NAN;
   EXPECT_NE(CheckHessian(h, 2, &out).message().find("NaN"), std::string::npos);
-  EXPECT_NE(CheckHessian(std::vector<float>{1, 0.5f, 0.1f, 1}, 2, &out).message().find("not symmetric"), std::string::npos);
-  EXPECT_NE(CheckHessian(std::vector<float>{-1, 0, 0, 1}, 2, &out).message().find("negative diagonal"), std::string::npos);
+  EXPECT_NE(CheckHessian(std::vector<float>{1, 0.5f, 0.1f, 1}, 2, &out).message().find("not symmetric"),
+            std::string::npos);
+  EXPECT_NE(CheckHessian(std::vector<float>{-1, 0, 0, 1}, 2, &out).message().find("negative diagonal"),
+            std::string::npos);
   // Symmetric to rounding: accepted and made exactly symmetric.
   ASSERT_TRUE(CheckHessian(std::vector<float>{1, 0.5f, 0.50000001f, 1}, 2, &out).ok());
   EXPECT_EQ(out[1], out[2]);
@@ -150,7 +155,8 @@ TEST(RoundWithFeedback, WithoutHessianOrRateIsNearestRounding) {
         continue;
       }
       for (int k = -q; k <= q; ++k)
-        EXPECT_LE(std::fabs(x - static_cast<float>(got) * s), std::fabs(x - static_cast<float>(k) * s)) << r << "," << c;
+        EXPECT_LE(std::fabs(x - static_cast<float>(got) * s), std::fabs(x - static_cast<float>(k) * s))
+            << r << "," << c;
     }
 }
 
@@ -191,8 +197,8 @@ TEST(RoundWithFeedback, FeedbackLowersTheHessianWeightedError) {
         const double d = w[row * cols + c] - static_cast<double>(r[row * cols + c]);
         diag += f.added[c] * d * d;
       }
-      const double expect = HessianWeightedError(std::span(w).subspan(row * cols, cols),
-                                                 std::span(r).subspan(row * cols, cols), 1, h);
+      const double expect =
+          HessianWeightedError(std::span(w).subspan(row * cols, cols), std::span(r).subspan(row * cols, cols), 1, h);
       EXPECT_NEAR(damped[row] - diag, expect, 1e-4 * error(fed) / rows) << "row " << row;
     }
   }

@@ -113,7 +113,10 @@ Status FitSnr(const std::vector<PlannedTensor>& plan, const SafetensorsFile& in,
             "target SNR of " + std::to_string(o.target_snr_db) + " dB is above what the candidates reach");
   while (lo < hi) {
     const uint64_t mid = lo + (hi - lo) / 2;
-    if (error_at(mid) <= allowed) hi = mid; else lo = mid + 1;
+    if (error_at(mid) <= allowed)
+      hi = mid;
+    else
+      lo = mid + 1;
   }
   error_at(hi);
   return Assemble(plan, pick, in, shared, o, out);

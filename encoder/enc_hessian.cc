@@ -84,7 +84,8 @@ Status FactorHessian(std::span<const double> h, uint64_t cols, double damping, b
   f.order.resize(cols);
   std::iota(f.order.begin(), f.order.end(), 0u);
   if (act_order)
-    std::stable_sort(f.order.begin(), f.order.end(), [&](uint32_t a, uint32_t b) { return h[a * n + a] > h[b * n + b]; });
+    std::stable_sort(f.order.begin(), f.order.end(),
+                     [&](uint32_t a, uint32_t b) { return h[a * n + a] > h[b * n + b]; });
   for (double d = std::max(damping, 1e-12);; d *= 10) {
     const double delta = d * mean_diag;
     // J A J: the damped H in quantization order, reversed, so that its lower Cholesky factor L gives

@@ -37,14 +37,14 @@ struct AssetInput {
 
 struct EncodeOptions {
   Method method = Method::kScalar;
-  int bits = 6;                    // scalar bits when no budget is given
-  uint32_t group_size = 0;         // 0: one scale per row
-  int zstd_level = 19;             // 0: store sections uncompressed
-  std::optional<DType> raw_cast;   // F16 or BF16: lossy storage of raw float tensors
+  int bits = 6;                   // scalar bits when no budget is given
+  uint32_t group_size = 0;        // 0: one scale per row
+  int zstd_level = 19;            // 0: store sections uncompressed
+  std::optional<DType> raw_cast;  // F16 or BF16: lossy storage of raw float tensors
   uint64_t min_quant_numel = 1024;
-  uint64_t budget = 0;             // whole-file byte budget; 0: none
-  uint64_t reserve = 0;            // bytes kept free under the budget (e.g. the user's code)
-  double target_snr_db = 0;        // without a budget: the smallest file whose weight SNR reaches this
+  uint64_t budget = 0;       // whole-file byte budget; 0: none
+  uint64_t reserve = 0;      // bytes kept free under the budget (e.g. the user's code)
+  double target_snr_db = 0;  // without a budget: the smallest file whose weight SNR reaches this
   std::vector<RoleOverride> roles;
   std::vector<AssetInput> assets;
   uint32_t alignment = 0;
@@ -53,7 +53,7 @@ struct EncodeOptions {
   // (Device::kCpu by default; encoder/device.h) is where k-means, assignment and beam search run.
   CodebookSearch codebook;
   bool per_tensor_banks = false;
-  double lambda = 0.0;                               // entropy penalty without a budget
+  double lambda = 0.0;                                   // entropy penalty without a budget
   std::vector<double> lambdas = {0.0, 0.05, 0.15, 0.4};  // penalties offered to the budget allocator
   // Sparse residuals: fractions of a codebook tensor's elements whose (importance-weighted) largest errors
   // get an int8 correction; without a budget the first entry is used, with one each is a candidate.
@@ -69,12 +69,12 @@ struct EncodeOptions {
   // columns, [cols, cols] row-major. A tensor with one is coded with error feedback through H and its error is
   // tr(ΔW H ΔWᵀ); `importance` then does not apply to it.
   std::map<std::string, std::vector<float>> hessians;
-  double damping = 0.01;   // added to H's diagonal, as a fraction of its mean
+  double damping = 0.01;  // added to H's diagonal, as a fraction of its mean
   // Rate weights of the rounding offered to the allocator with each uniform step (enc_feedback.h; units of
   // step² per bit: about 0.12 is where a uniform quantizer's error and rate trade at high rate).
   std::vector<double> rate_lambdas = {0.0, 0.06, 0.12, 0.25};
-  bool act_order = true;   // quantize columns in order of decreasing diag H
-  bool feedback = true;    // error feedback through H (false: nearest rounding; H only weighs the error)
+  bool act_order = true;  // quantize columns in order of decreasing diag H
+  bool feedback = true;   // error feedback through H (false: nearest rounding; H only weighs the error)
   // Factor on the error of an embedding given a Hessian (a tied embedding, used as the head too), when it has
   // no measured sensitivity: 4 is one more bit's worth (6 dB), as the records give their tied embedding.
   double tied_weight = 4.0;

@@ -19,13 +19,34 @@ const OptionSpec& Spec(const std::string& key) {
 
 // Every option reads back what was set: the getter and setter name the same field, for every type.
 TEST(EncodeOptionTable, EveryOptionReadsBackWhatWasSet) {
-  const std::map<std::string, Json> values = {
-      {"method", "codebook"}, {"bits", 3}, {"group", 32}, {"zstd_level", 7}, {"raw_dtype", "bf16"},
-      {"min_numel", 77}, {"budget", 123456}, {"reserve", 99}, {"distortion", "absolute"}, {"target_snr", 12.5},
-      {"roles", Json::array({"a*=head", "b=mlp"})}, {"alignment", 64}, {"k", 17}, {"dim", 4}, {"codebooks", 3},
-      {"per_tensor_banks", true}, {"lambda", 0.25}, {"kmeans_iters", 9}, {"beam", 5},
-      {"residuals", Json::array({0.0, 0.01})}, {"seed", 42}, {"device", "cpu"}, {"damping", 0.05},
-      {"act_order", false}, {"feedback", false}, {"tied_weight", 2.5}, {"rate_lambdas", Json::array({0.0, 0.5})}, {"sensitivity", Json::object({{"a", 2.0}, {"b.weight", 0.5}})}};
+  const std::map<std::string, Json> values = {{"method", "codebook"},
+                                              {"bits", 3},
+                                              {"group", 32},
+                                              {"zstd_level", 7},
+                                              {"raw_dtype", "bf16"},
+                                              {"min_numel", 77},
+                                              {"budget", 123456},
+                                              {"reserve", 99},
+                                              {"distortion", "absolute"},
+                                              {"target_snr", 12.5},
+                                              {"roles", Json::array({"a*=head", "b=mlp"})},
+                                              {"alignment", 64},
+                                              {"k", 17},
+                                              {"dim", 4},
+                                              {"codebooks", 3},
+                                              {"per_tensor_banks", true},
+                                              {"lambda", 0.25},
+                                              {"kmeans_iters", 9},
+                                              {"beam", 5},
+                                              {"residuals", Json::array({0.0, 0.01})},
+                                              {"seed", 42},
+                                              {"device", "cpu"},
+                                              {"damping", 0.05},
+                                              {"act_order", false},
+                                              {"feedback", false},
+                                              {"tied_weight", 2.5},
+                                              {"rate_lambdas", Json::array({0.0, 0.5})},
+                                              {"sensitivity", Json::object({{"a", 2.0}, {"b.weight", 0.5}})}};
   std::set<std::string> covered;
   for (const OptionSpec& s : EncodeOptionTable()) {
     const std::string key = JsonKey(s);
@@ -47,14 +68,25 @@ TEST(EncodeOptionTable, RefusesValuesOutsideTypeAndRange) {
     const char* message;
   };
   const Bad bad[] = {
-      {"budget", -5, "integer in 0..2^63-1"}, {"bits", 9, "2..8"},        {"bits", 1, "2..8"},
-      {"bits", 4.5, "integer"},               {"bits", "4", "integer"},  {"zstd_level", 23, "0..22"},
-      {"method", "zip", "raw|scalar|codebook"}, {"per_tensor_banks", 1, "true or false"},
-      {"residuals", Json::array({0.7}), "0..0.5"}, {"residuals", 0.1, "list"},
-      {"roles", Json::array({"a=bogus"}), "GLOB=ROLE"}, {"roles", Json::array({"=head"}), "GLOB=ROLE"},
-      {"target_snr", -1.0, "0..1000"},         {"lambda", -0.1, "number"}, {"k", 0, "1..65536"},
-      {"damping", 2.0, "0..1"},                {"sensitivity", Json::object({{"a", -1.0}}), "'a'"},
-      {"sensitivity", Json::array({1.0}), "map tensor names"}, {"rate_lambdas", Json::array({-0.5}), "0..100"},
+      {"budget", -5, "integer in 0..2^63-1"},
+      {"bits", 9, "2..8"},
+      {"bits", 1, "2..8"},
+      {"bits", 4.5, "integer"},
+      {"bits", "4", "integer"},
+      {"zstd_level", 23, "0..22"},
+      {"method", "zip", "raw|scalar|codebook"},
+      {"per_tensor_banks", 1, "true or false"},
+      {"residuals", Json::array({0.7}), "0..0.5"},
+      {"residuals", 0.1, "list"},
+      {"roles", Json::array({"a=bogus"}), "GLOB=ROLE"},
+      {"roles", Json::array({"=head"}), "GLOB=ROLE"},
+      {"target_snr", -1.0, "0..1000"},
+      {"lambda", -0.1, "number"},
+      {"k", 0, "1..65536"},
+      {"damping", 2.0, "0..1"},
+      {"sensitivity", Json::object({{"a", -1.0}}), "'a'"},
+      {"sensitivity", Json::array({1.0}), "map tensor names"},
+      {"rate_lambdas", Json::array({-0.5}), "0..100"},
   };
   for (const Bad& b : bad) {
     EncodeOptions o;

@@ -79,8 +79,7 @@ Status PlanTensor(const TensorView& t, const EncodeOptions& o, const SharedBanks
     SDC_RETURN_IF_ERROR(CheckHessian(h->second, cols, &checked).WithContext("Hessian"));
     if (loss_aware) {
       p->hessian = std::move(checked);
-      SDC_RETURN_IF_ERROR(
-          FactorHessian(p->hessian, cols, o.damping, o.act_order, &p->factor).WithContext("Hessian"));
+      SDC_RETURN_IF_ERROR(FactorHessian(p->hessian, cols, o.damping, o.act_order, &p->factor).WithContext("Hessian"));
     }
   }
   SDC_RETURN_IF_ERROR(MakeErrorMeasure(t, values, p->numel, p->hessian, o, &p->importance, &p->measure));

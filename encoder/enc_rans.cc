@@ -150,7 +150,8 @@ Plan MakePlan(std::span<const uint64_t> histogram, int symbol_bytes) {
   const size_t alphabet = std::min(histogram.size(), size_t{1} << (8 * symbol_bytes));
   uint64_t n = 0;
   for (size_t v = 0; v < alphabet; ++v)
-    if (histogram[v]) p.symbols.push_back(static_cast<uint32_t>(v)), p.counts.push_back(histogram[v]), n += histogram[v];
+    if (histogram[v])
+      p.symbols.push_back(static_cast<uint32_t>(v)), p.counts.push_back(histogram[v]), n += histogram[v];
   if (n == 0) return p;
   // The precision trades table bits (larger frequencies) against coding loss (coarser ones). Sizes are
   // exact, so try precisions from the highest down, keeping the smallest stream (the lower precision on
@@ -164,8 +165,10 @@ Plan MakePlan(std::span<const uint64_t> histogram, int symbol_bytes) {
     PutTable(bits, p.symbols, freqs, precision, symbol_bytes);
     const uint64_t words = s == 1 ? 0 : WordBound(p, freqs, precision);
     const uint64_t size = 1 + (bits.bits + 7) / 8 + (s == 1 ? 0 : 8 + 4 * words);
-    if (p.size != 0 && size > p.size) ++misses;
-    else p.size = size, p.words = words, p.precision = precision, p.freqs = std::move(freqs), misses = 0;
+    if (p.size != 0 && size > p.size)
+      ++misses;
+    else
+      p.size = size, p.words = words, p.precision = precision, p.freqs = std::move(freqs), misses = 0;
   }
   return p;
 }
@@ -174,7 +177,8 @@ Plan MakePlan(std::span<const uint64_t> histogram, int symbol_bytes) {
 template <int kBytes>
 uint64_t EncodeWords(std::span<const uint8_t> raw, const Plan& p, std::vector<uint32_t>* words) {
   std::vector<uint32_t> freq(size_t{1} << (8 * kBytes)), cum(freq.size());
-  for (size_t i = 0, c = 0; i < p.symbols.size(); c += p.freqs[i++]) freq[p.symbols[i]] = p.freqs[i], cum[p.symbols[i]] = c;
+  for (size_t i = 0, c = 0; i < p.symbols.size(); c += p.freqs[i++])
+    freq[p.symbols[i]] = p.freqs[i], cum[p.symbols[i]] = c;
   const int precision = p.precision;
   uint64_t x = kLow;
   for (size_t i = raw.size() / kBytes; i-- > 0;) {

@@ -68,7 +68,8 @@ Status Preselect(std::span<const float> w, RowLayout rl, const ErrorMeasure& m, 
     double sse = 0, dist = 0;
     sm.Measure(sample, DType::kF32, recon, &sse, &dist, damped, f.added);
     // One uniform step is a constant scale table, which compresses to nothing; clipped scales cost theirs.
-    bytes[i] = scale * (EntropyBits(q.codes) / 8 + (s[i].uniform_step > 0 ? 0.0 : static_cast<double>(q.scales.size())));
+    bytes[i] =
+        scale * (EntropyBits(q.codes) / 8 + (s[i].uniform_step > 0 ? 0.0 : static_cast<double>(q.scales.size())));
     error[i] = scale * dist;
     if (s[i].lambda == 0) (*lengths)[i] = CodeLengths(q.codes, QOf(s[i].bits));
     return Status::Ok();
@@ -91,7 +92,8 @@ std::vector<size_t> LowerHull(std::span<const double> bytes, std::span<const dou
     // Drop the last point while it lies on or above the segment from the one before it to this one.
     while (hull.size() >= 2) {
       const size_t a = hull[hull.size() - 2], b = hull.back();
-      const double cross = (bytes[b] - bytes[a]) * (error[i] - error[a]) - (error[b] - error[a]) * (bytes[i] - bytes[a]);
+      const double cross =
+          (bytes[b] - bytes[a]) * (error[i] - error[a]) - (error[b] - error[a]) * (bytes[i] - bytes[a]);
       if (cross > 0) break;
       hull.pop_back();
     }

@@ -10,7 +10,8 @@ std::vector<ScalarSetting> ScalarSettings(std::span<const float> w, const Encode
   std::vector<ScalarSetting> out;
   const bool search = Searching(o);
   if (o.method == Method::kScalar || search)
-    for (int b = search ? kMinScalarBits : o.bits; b <= (search ? kMaxScalarBits : o.bits); ++b) out.push_back({b, 0.0f});
+    for (int b = search ? kMinScalarBits : o.bits; b <= (search ? kMaxScalarBits : o.bits); ++b)
+      out.push_back({b, 0.0f});
   if (!search || w.empty()) return out;
   double ss = 0, amax = 0;
   for (float v : w) ss += static_cast<double>(v) * v, amax = std::max(amax, std::fabs(static_cast<double>(v)));

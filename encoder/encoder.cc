@@ -23,7 +23,8 @@ Status CheckCalibrationNames(const SafetensorsFile& in, const EncodeOptions& o) 
   std::set<std::string_view> names;
   for (const TensorView& t : in.tensors) names.insert(t.name);
   for (const auto& [name, h] : o.hessians)
-    SDC_CHECK(names.count(name), StatusCode::kInvalidArgument, "Hessian for '" + name + "': no such tensor in the input");
+    SDC_CHECK(names.count(name), StatusCode::kInvalidArgument,
+              "Hessian for '" + name + "': no such tensor in the input");
   for (const auto& [name, f] : o.sensitivity)
     SDC_CHECK(names.count(name), StatusCode::kInvalidArgument,
               "sensitivity for '" + name + "': no such tensor in the input");

@@ -25,10 +25,10 @@ struct TensorSummary {
   std::string representation;  // "raw", "raw(F16)", "scalar", "codebook"
   int bits = 0;                // scalar bits, 0 for raw
   uint64_t numel = 0;
-  uint64_t stored_bytes = 0;   // its sections' stored bytes
-  double sse = 0;              // squared error of the reconstruction
-  double distortion = 0;       // the error the encoder minimised (enc_distortion.h; = sse without importance)
-  double signal = 0;           // sum of squared original values
+  uint64_t stored_bytes = 0;  // its sections' stored bytes
+  double sse = 0;             // squared error of the reconstruction
+  double distortion = 0;      // the error the encoder minimised (enc_distortion.h; = sse without importance)
+  double signal = 0;          // sum of squared original values
   double snr_db() const;
 };
 

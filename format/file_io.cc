@@ -46,8 +46,8 @@ Status ReadFile(const std::string& path, std::vector<uint8_t>* out, uint64_t max
   }
   if (static_cast<uint64_t>(st.st_size) > max_bytes) {
     close(fd);
-    return Error(StatusCode::kLimitExceeded, "'" + Printable(path) + "' is larger than the limit of " +
-                                                 std::to_string(max_bytes) + " bytes");
+    return Error(StatusCode::kLimitExceeded,
+                 "'" + Printable(path) + "' is larger than the limit of " + std::to_string(max_bytes) + " bytes");
   }
   Status s = Guarded([&] {
     out->resize(static_cast<size_t>(st.st_size));
@@ -169,7 +169,8 @@ Status OutputFiles::Commit() {
     if (rename(outputs_[i].tmp.c_str(), outputs_[i].target.c_str()) != 0) {
       Status s = Errno("cannot rename the temporary file onto", outputs_[i].path);
       // Those renamed already stay (a rename cannot be undone); say so rather than claim nothing changed.
-      if (i > 0) s = s.WithContext(std::to_string(i) + " of " + std::to_string(outputs_.size()) + " outputs were written");
+      if (i > 0)
+        s = s.WithContext(std::to_string(i) + " of " + std::to_string(outputs_.size()) + " outputs were written");
       outputs_.erase(outputs_.begin(), outputs_.begin() + static_cast<std::ptrdiff_t>(i));
       made_dirs_.clear();
       Rollback();

@@ -45,7 +45,7 @@ inline uint16_t FloatToHalf(float f) {
   uint32_t ax = x & 0x7fffffffu;
   if (ax >= 0x7f800000u) return sign | (ax > 0x7f800000u ? 0x7e00u | ((ax >> 13) & 0x3ffu) : 0x7c00u);
   if (ax >= 0x477ff000u) return sign | 0x7c00u;  // >= 65520 rounds to inf
-  if (ax < 0x38800000u) {                         // below 2^-14: subnormal or zero
+  if (ax < 0x38800000u) {                        // below 2^-14: subnormal or zero
     uint32_t e = ax >> 23;
     if (e < 102) return sign;  // below half the smallest subnormal (2^-25)
     uint32_t mant = (ax & 0x7fffffu) | 0x800000u;

@@ -163,7 +163,8 @@ TEST_F(FileIo, OutputFilesRefuseWhatTheyMustNotReplace) {
   size_t id;
   EXPECT_EQ(out.Add(dir_ + "/./in.sdc", &id).code(), StatusCode::kInvalidArgument);
   ASSERT_TRUE(out.Add(out_path, &id).ok());
-  const Status twice = out.Add(dir_ + "/../" + std::filesystem::path(dir_).filename().string() + "/model.safetensors", &id);
+  const Status twice =
+      out.Add(dir_ + "/../" + std::filesystem::path(dir_).filename().string() + "/model.safetensors", &id);
   EXPECT_EQ(twice.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(twice.message().find("same file"), std::string::npos) << twice.ToString();
   const std::string fifo = dir_ + "/fifo";

@@ -21,7 +21,7 @@ struct FileHeader {
   ManifestCodec manifest_codec = ManifestCodec::kRaw;
   uint64_t manifest_stored_size = 0;  // bytes of the manifest in the file, right after the header
   uint64_t manifest_raw_size = 0;     // bytes of the FlatBuffers manifest after decoding
-  uint64_t xxh64 = 0;  // XXH64 of header bytes 0..31 followed by the stored manifest
+  uint64_t xxh64 = 0;                 // XXH64 of header bytes 0..31 followed by the stored manifest
 };
 
 // Bytes of the header covered by FileHeader::xxh64 (everything before the hash itself).

@@ -8,16 +8,16 @@
 namespace sdc {
 
 struct DecodeLimits {
-  uint64_t max_manifest_bytes = 64ull << 20;        // decoded manifest
+  uint64_t max_manifest_bytes = 64ull << 20;  // decoded manifest
   uint64_t max_sections = 1u << 20;
   uint64_t max_tensors = 1u << 20;
   uint64_t max_assets = 1u << 16;
   uint64_t max_banks = 1u << 16;
   uint32_t max_rank = 8;
   uint64_t max_name_bytes = 4096;
-  uint64_t max_section_raw_bytes = 8ull << 30;      // one decoded section
-  uint64_t max_tensor_bytes = 8ull << 30;           // one reconstructed tensor
-  uint64_t max_total_output_bytes = 64ull << 30;    // all tensors and assets together
+  uint64_t max_section_raw_bytes = 8ull << 30;    // one decoded section
+  uint64_t max_tensor_bytes = 8ull << 30;         // one reconstructed tensor
+  uint64_t max_total_output_bytes = 64ull << 30;  // all tensors and assets together
 };
 
 // Memory before proof (spec §10): a codec stream's declared raw size is allocated at once only when the

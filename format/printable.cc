@@ -12,14 +12,22 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
   if (c < 0x80) return 1;
   size_t n;
   uint8_t lo = 0x80, hi = 0xBF;  // the allowed range of the second byte
-  if (c >= 0xC2 && c <= 0xDF) n = 2;
-  else if (c == 0xE0) n = 3, lo = 0xA0;          // no overlong 3-byte forms
-  else if (c == 0xED) n = 3, hi = 0x9F;          // no UTF-16 surrogates
-  else if (c >= 0xE1 && c <= 0xEF) n = 3;
-  else if (c == 0xF0) n = 4, lo = 0x90;          // no overlong 4-byte forms
-  else if (c == 0xF4) n = 4, hi = 0x8F;          // nothing above U+10FFFF
-  else if (c >= 0xF1 && c <= 0xF3) n = 4;
-  else return 0;
+  if (c >= 0xC2 && c <= 0xDF)
+    n = 2;
+  else if (c == 0xE0)
+    n = 3, lo = 0xA0;  // no overlong 3-byte forms
+  else if (c == 0xED)
+    n = 3, hi = 0x9F;  // no UTF-16 surrogates
+  else if (c >= 0xE1 && c <= 0xEF)
+    n = 3;
+  else if (c == 0xF0)
+    n = 4, lo = 0x90;  // no overlong 4-byte forms
+  else if (c == 0xF4)
+    n = 4, hi = 0x8F;  // nothing above U+10FFFF
+  else if (c >= 0xF1 && c <= 0xF3)
+    n = 4;
+  else
+    return 0;
   if (i + n > s.size() || b(1) < lo || b(1) > hi) return 0;
   for (size_t k = 2; k < n; ++k)
     if (b(k) < 0x80 || b(k) > 0xBF) return 0;

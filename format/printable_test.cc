@@ -17,7 +17,10 @@ TEST(Printable, EscapesControlBytesAndNonUtf8AndNothingElse) {
   EXPECT_EQ(Printable("\x1b[31mred\x1b[0m"), "\\x1b[31mred\\x1b[0m");
   EXPECT_EQ(Printable("a\nb\tc\x7f"), "a\\x0ab\\x09c\\x7f");
   EXPECT_EQ(Printable("w\xff"), "w\\xff");
-  EXPECT_EQ(Printable("\xc2\x9b" "31m"), "\\xc2\\x9b31m") << "C1 controls (CSI) as well";
+  EXPECT_EQ(Printable("\xc2\x9b"
+                      "31m"),
+            "\\xc2\\x9b31m")
+      << "C1 controls (CSI) as well";
   EXPECT_EQ(Printable("\xc0\xaf"), "\\xc0\\xaf") << "an overlong '/'";
   EXPECT_EQ(Printable("\xed\xa0\x80"), "\\xed\\xa0\\x80") << "a UTF-16 surrogate";
   EXPECT_EQ(Printable("\xf4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80") << "above U+10FFFF";
@@ -33,7 +36,10 @@ TEST(Printable, Utf8LossyAndHex) {
   EXPECT_TRUE(IsUtf8("caf\xc3\xa9"));
   EXPECT_FALSE(IsUtf8("w\xff"));
   EXPECT_FALSE(IsUtf8("\xc0\x80"));
-  EXPECT_EQ(Utf8Lossy("w\xff" "a"), "w\xef\xbf\xbd" "a");
+  EXPECT_EQ(Utf8Lossy("w\xff"
+                      "a"),
+            "w\xef\xbf\xbd"
+            "a");
   EXPECT_EQ(Utf8Lossy("caf\xc3\xa9"), "caf\xc3\xa9");
   EXPECT_EQ(HexBytes("w\xff"), "77ff");
   EXPECT_EQ(HexBytes(""), "");

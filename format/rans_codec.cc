@@ -19,7 +19,7 @@ struct BitReader {
   std::span<const uint8_t> data;
   size_t pos;  // of the next byte to load
   uint64_t acc = 0;
-  int n = 0;  // bits in acc
+  int n = 0;                           // bits in acc
   Status Get(int bits, uint64_t* v) {  // bits <= 24
     for (; n < bits; n += 8) {
       SDC_CHECK(pos < data.size(), StatusCode::kCorrupt, "rans: stream ends inside the table");
@@ -84,7 +84,8 @@ Status GetTable(BitReader& br, int symbol_bytes, uint64_t n, DecodeTable* t) {
     uint64_t f;
     SDC_RETURN_IF_ERROR(GetRice(br, freq, total - 1, "frequency", &f));
     t->cum[i + 1] = static_cast<uint32_t>(t->cum[i] + f + 1);
-    SDC_CHECK(t->cum[i + 1] < total, StatusCode::kCorrupt, "rans: frequencies exceed the total " + std::to_string(total));
+    SDC_CHECK(t->cum[i + 1] < total, StatusCode::kCorrupt,
+              "rans: frequencies exceed the total " + std::to_string(total));
   }
   t->cum[s] = static_cast<uint32_t>(total);
   SDC_CHECK(br.acc == 0, StatusCode::kCorrupt, "rans: table padding bits are not zero");
@@ -108,9 +109,12 @@ Status DecodeSymbols(const DecodeTable& t, uint64_t x, const uint8_t* in, const 
     uint64_t e = entry[bucket[b]];
     if ((e & k24) + (e >> 24 & k24) <= slot)  // the bucket holds several symbols: search those it can hold
       e = *(std::upper_bound(entry + bucket[b] + 1, entry + bucket[b + 1] + 1, slot,
-                             [](uint32_t v, uint64_t f) { return v < (f & k24); }) - 1);
-    if constexpr (kStore && kBytes == 1) out[k] = static_cast<uint8_t>(e >> 48);
-    else if constexpr (kStore) StoreLE16(out + 2 * k, static_cast<uint16_t>(e >> 48));
+                             [](uint32_t v, uint64_t f) { return v < (f & k24); }) -
+            1);
+    if constexpr (kStore && kBytes == 1)
+      out[k] = static_cast<uint8_t>(e >> 48);
+    else if constexpr (kStore)
+      StoreLE16(out + 2 * k, static_cast<uint16_t>(e >> 48));
     x = (e >> 24 & k24) * (x >> precision) + slot - (e & k24);
     if (x < kLow) {
       SDC_CHECK(in < end, StatusCode::kCorrupt,
@@ -151,8 +155,8 @@ Status RansDecodeExact(std::span<const uint8_t> stored, int symbol_bytes, uint64
   DecodeTable t;
   t.precision = stored[0];
   SDC_CHECK(t.precision <= MaxPrecision(n), StatusCode::kCorrupt,
-            "rans: precision " + std::to_string(t.precision) + " exceeds " + std::to_string(MaxPrecision(n)) +
-                " for " + std::to_string(n) + " symbols");
+            "rans: precision " + std::to_string(t.precision) + " exceeds " + std::to_string(MaxPrecision(n)) + " for " +
+                std::to_string(n) + " symbols");
   BitReader br{stored, 1};
   SDC_RETURN_IF_ERROR(GetTable(br, symbol_bytes, n, &t));
   const size_t s = t.symbols.size(), left = stored.size() - br.pos;
@@ -161,7 +165,8 @@ Status RansDecodeExact(std::span<const uint8_t> stored, int symbol_bytes, uint64
     SDC_CHECK(left == 0, StatusCode::kCorrupt, "rans: bytes after a one-symbol table");
     out->resize(raw_size);
     for (uint64_t k = 0; k < n; ++k)
-      for (int j = 0; j < symbol_bytes; ++j) (*out)[k * symbol_bytes + j] = static_cast<uint8_t>(t.symbols[0] >> (8 * j));
+      for (int j = 0; j < symbol_bytes; ++j)
+        (*out)[k * symbol_bytes + j] = static_cast<uint8_t>(t.symbols[0] >> (8 * j));
     return Status::Ok();
   }
   SDC_CHECK(left >= 8 && (left - 8) % 4 == 0, StatusCode::kCorrupt,
@@ -181,7 +186,8 @@ Status RansDecodeExact(std::span<const uint8_t> stored, int symbol_bytes, uint64
   const std::span<const uint8_t> words = stored.subspan(br.pos + 8);
   // Two symbols can code 2^30 of them in a few words: when the bytes do not vouch for the declared size,
   // decode once without keeping anything, so only a stream that really holds raw_size bytes gets them.
-  if (!SizeIsVouched(stored.size(), raw_size)) SDC_RETURN_IF_ERROR(Decode<false>(t, symbol_bytes, x, words, n, nullptr));
+  if (!SizeIsVouched(stored.size(), raw_size))
+    SDC_RETURN_IF_ERROR(Decode<false>(t, symbol_bytes, x, words, n, nullptr));
   out->resize(raw_size);
   return Decode<true>(t, symbol_bytes, x, words, n, out->data());
 }

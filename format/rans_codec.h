@@ -56,7 +56,6 @@ namespace sdc {
 // kCorrupt naming the fault. Never reads out of bounds; its time is O(raw_size + alphabet) (raw_size must
 // already have been checked against limits), and it allocates raw_size bytes only once the stream has been
 // shown to hold them (SizeIsVouched, format/limits.h).
-Status RansDecodeExact(std::span<const uint8_t> stored, int symbol_bytes, uint64_t raw_size,
-                       std::vector<uint8_t>* out);
+Status RansDecodeExact(std::span<const uint8_t> stored, int symbol_bytes, uint64_t raw_size, std::vector<uint8_t>* out);
 
 }  // namespace sdc

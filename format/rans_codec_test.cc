@@ -48,8 +48,12 @@ std::vector<uint8_t> Make(Dist d, size_t n, int sb, uint64_t seed) {
     switch (d) {
       case Dist::kUniform: v = static_cast<uint32_t>(rng() % k); break;
       case Dist::kUniformSmall: v = 3 + static_cast<uint32_t>(rng() % 5) * 7; break;
-      case Dist::kZipf: v = std::min<uint32_t>(k - 1, std::lower_bound(cdf.begin(), cdf.end(), u01(rng)) - cdf.begin()); break;
-      case Dist::kGaussian: v = static_cast<uint32_t>(std::clamp<long>(std::lround(normal(rng)) + k / 2, 0, k - 1)); break;
+      case Dist::kZipf:
+        v = std::min<uint32_t>(k - 1, std::lower_bound(cdf.begin(), cdf.end(), u01(rng)) - cdf.begin());
+        break;
+      case Dist::kGaussian:
+        v = static_cast<uint32_t>(std::clamp<long>(std::lround(normal(rng)) + k / 2, 0, k - 1));
+        break;
       case Dist::kSkewed: v = u01(rng) < 0.99 ? 7 : static_cast<uint32_t>(rng() % 16) * 11; break;  // ~0.1 bit
       case Dist::kSingle: v = k - 3; break;
     }
@@ -146,8 +150,8 @@ TEST(Rans, EncodedSizeIsExactForAnyOrder) {
 }
 
 TEST(Rans, CompressionWithinOnePercentOfEntropyPlusTable) {
-  std::printf("%-12s %2s %8s %9s %12s %10s %10s %8s %9s\n", "dist", "sb", "n", "H0 b/sym", "entropy B",
-              "table B", "words B", "ratio", "total B");
+  std::printf("%-12s %2s %8s %9s %12s %10s %10s %8s %9s\n", "dist", "sb", "n", "H0 b/sym", "entropy B", "table B",
+              "words B", "ratio", "total B");
   for (int sb : {1, 2})
     for (Dist d : kDists)
       for (size_t n : {size_t{1000}, size_t{30000}, size_t{1000000}}) {
@@ -159,9 +163,8 @@ TEST(Rans, CompressionWithinOnePercentOfEntropyPlusTable) {
         // much cheaper table when that makes the whole stream smaller (uniform, n = 1000: 75 table bytes
         // and 1.5% over entropy, against ~900 table bytes at exact precision).
         EXPECT_LE(words, (n >= 30000 ? 1.01 : 1.03) * entropy_bytes) << DistName(d) << " sb=" << sb << " n=" << n;
-        std::printf("%-12s %2d %8zu %9.4f %12.1f %10zu %10zu %8.5f %9zu\n", DistName(d), sb, n,
-                    8 * entropy_bytes / n, entropy_bytes, table, words, entropy_bytes ? words / entropy_bytes : 0.0,
-                    stored.size());
+        std::printf("%-12s %2d %8zu %9.4f %12.1f %10zu %10zu %8.5f %9zu\n", DistName(d), sb, n, 8 * entropy_bytes / n,
+                    entropy_bytes, table, words, entropy_bytes ? words / entropy_bytes : 0.0, stored.size());
       }
 }
 
@@ -227,7 +230,9 @@ TEST(Rans, RejectsMalformedStreams) {
 // near-uniform data (an optimal code has no redundancy to spend) can decode to other valid data: the
 // section XXH64 catches those; here we count how many the codec catches itself.
 TEST(Rans, CorruptionIsDetectedAndNeverCrashes) {
-  struct Tally { size_t trials = 0, errors = 0, same = 0; };
+  struct Tally {
+    size_t trials = 0, errors = 0, same = 0;
+  };
   Tally all, region[3];  // table, state, words
   auto rate = [](const Tally& t) { return double(t.errors) / double(t.trials - t.same); };
   for (Dist d : {Dist::kZipf, Dist::kGaussian, Dist::kSkewed, Dist::kUniform, Dist::kUniformSmall}) {
@@ -242,11 +247,15 @@ TEST(Rans, CorruptionIsDetectedAndNeverCrashes) {
           Status st = RansDecodeExact(s, sb, raw.size(), &out);
           for (Tally* x : {&all, &dist, t}) {
             ++x->trials;
-            if (!st.ok()) ++x->errors;
-            else if (out == raw) ++x->same;  // a truncation that only removed zero padding
+            if (!st.ok())
+              ++x->errors;
+            else if (out == raw)
+              ++x->same;  // a truncation that only removed zero padding
           }
-          if (st.ok()) EXPECT_EQ(out.size(), raw.size());
-          else EXPECT_EQ(st.code(), StatusCode::kCorrupt);
+          if (st.ok())
+            EXPECT_EQ(out.size(), raw.size());
+          else
+            EXPECT_EQ(st.code(), StatusCode::kCorrupt);
         };
         for (size_t i = 0; i < stored.size(); ++i)
           for (int mask : {1, 2, 4, 8, 16, 32, 64, 128, 255}) {

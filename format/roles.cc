@@ -35,8 +35,8 @@ Role InferRole(std::string_view name_view, std::span<const uint64_t> shape) {
     return Role::kNorm;
   if (Has(n, {"embed", "wte", "wpe", "tok_emb"})) return Role::kEmbedding;
   if (Has(n, {"lm_head", "classifier"}) || n == "output.weight" || n.rfind("head.", 0) == 0) return Role::kHead;
-  if (Has(n, {"attn", "attention", ".wq", ".wk", ".wv", ".wo", "q_proj", "k_proj", "v_proj", "o_proj", "query",
-              "key", "value", "c_attn"}))
+  if (Has(n, {"attn", "attention", ".wq", ".wk", ".wv", ".wo", "q_proj", "k_proj", "v_proj", "o_proj", "query", "key",
+              "value", "c_attn"}))
     return Role::kAttention;
   if (Has(n, {"mlp", "ffn", "feed_forward", "intermediate", ".w1", ".w2", ".w3", "fc1", "fc2", "c_fc", "gate_proj",
               "up_proj", "down_proj", "output.dense"}))

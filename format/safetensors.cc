@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
-#include <unordered_set>
 #include <nlohmann/json.hpp>
+#include <unordered_set>
 
 #include "format/endian.h"
 #include "format/printable.h"
@@ -129,8 +129,9 @@ class HeaderReader : public nlohmann::json_sax<Json> {
     if (state_ == kTensor && !Known(key_)) return true;
     switch (state_) {
       case kStart: return Fail("header is not a JSON object");
-      case kTop: return Fail(key_ == "__metadata__" ? "__metadata__ is not an object"
-                                                    : "tensor '" + Name() + "' is not an object");
+      case kTop:
+        return Fail(key_ == "__metadata__" ? "__metadata__ is not an object"
+                                           : "tensor '" + Name() + "' is not an object");
       case kMetadata: return Fail("__metadata__ value is not a string");
       case kShape: return Fail("tensor '" + Name() + "' has a shape entry that is not a non-negative integer");
       case kOffsets: return Fail("tensor '" + Name() + "' has a data offset that is not a non-negative integer");
@@ -166,7 +167,8 @@ Status ParseSafetensors(std::span<const uint8_t> bytes, SafetensorsFile* out) {
   if (std::memchr(header.data(), 0, header.size())) return Bad("header contains a NUL byte");
   return Guarded([&] {
     HeaderReader reader;
-    if (!Json::sax_parse(header.begin(), header.end(), &reader)) return reader.status.ok() ? Bad("header is not valid JSON") : reader.status;
+    if (!Json::sax_parse(header.begin(), header.end(), &reader))
+      return reader.status.ok() ? Bad("header is not valid JSON") : reader.status;
     for (const Entry& e : reader.entries) SDC_RETURN_IF_ERROR(CheckEntry(e));
     // Offsets must tile the data buffer: sorted, contiguous from 0, ending at its last byte. Ties (empty
     // tensors) are ordered by name, so the order never depends on the header's key order.
@@ -226,8 +228,9 @@ Status SafetensorsHeader(const std::vector<TensorHeader>& tensors, const std::ma
       for (uint32_t i : order) {
         const TensorHeader& t = tensors[i];
         if (!meta && std::string("__metadata__") < t.name) put("__metadata__", Json(metadata).dump()), meta = true;
-        std::string value = "{\"data_offsets\":[" + std::to_string(begin[i]) + "," + std::to_string(begin[i] + t.bytes) +
-                            "],\"dtype\":\"" + DTypeName(t.dtype) + "\",\"shape\":[";
+        std::string value = "{\"data_offsets\":[" + std::to_string(begin[i]) + "," +
+                            std::to_string(begin[i] + t.bytes) + "],\"dtype\":\"" + DTypeName(t.dtype) +
+                            "\",\"shape\":[";
         for (size_t d = 0; d < t.shape.size(); ++d) value += (d ? "," : "") + std::to_string(t.shape[d]);
         put(t.name, value + "]}");
       }
@@ -246,10 +249,11 @@ Status SafetensorsHeader(const std::vector<TensorHeader>& tensors, const std::ma
 }
 
 Status SerializeSafetensors(const std::vector<TensorView>& tensors, const std::map<std::string, std::string>& metadata,
-                           std::vector<uint8_t>* out) {
+                            std::vector<uint8_t>* out) {
   std::vector<TensorHeader> headers;
   uint64_t bytes = 0;
-  for (const TensorView& t : tensors) headers.push_back({t.name, t.dtype, t.shape, t.data.size()}), bytes += t.data.size();
+  for (const TensorView& t : tensors)
+    headers.push_back({t.name, t.dtype, t.shape, t.data.size()}), bytes += t.data.size();
   SDC_RETURN_IF_ERROR(SafetensorsHeader(headers, metadata, out));
   return Guarded([&] {
     out->reserve(out->size() + bytes);

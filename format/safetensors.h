@@ -24,7 +24,7 @@ struct TensorView {
 };
 
 struct SafetensorsFile {
-  std::vector<TensorView> tensors;             // in data-offset order
+  std::vector<TensorView> tensors;              // in data-offset order
   std::map<std::string, std::string> metadata;  // "__metadata__"
 };
 
@@ -50,6 +50,6 @@ Status SafetensorsHeader(const std::vector<TensorHeader>& tensors, const std::ma
 // Serialises tensors in the given order (offsets assigned contiguously) with the header padded by spaces
 // to a multiple of 8 bytes, as the reference writer does.
 Status SerializeSafetensors(const std::vector<TensorView>& tensors, const std::map<std::string, std::string>& metadata,
-                           std::vector<uint8_t>* out);
+                            std::vector<uint8_t>* out);
 
 }  // namespace sdc

@@ -90,8 +90,8 @@ TEST(Safetensors, WriterLayout) {
 // (how it was written before, so decoded files do not change): keys sorted, "__metadata__" in its place
 // among them, names escaped as nlohmann escapes them.
 TEST(Safetensors, HeaderTextIsTheJsonDump) {
-  const std::vector<std::string> names = {"b", "A", "_a", "__a", "__metadata_", "__metadata__x", "z\"q\\\n\x01",
-                                          "caf\xc3\xa9", "layers.0.attn.wq"};
+  const std::vector<std::string> names = {
+      "b", "A", "_a", "__a", "__metadata_", "__metadata__x", "z\"q\\\n\x01", "caf\xc3\xa9", "layers.0.attn.wq"};
   for (bool with_metadata : {false, true}) {
     std::vector<TensorHeader> tensors;
     nlohmann::json tree = nlohmann::json::object();
@@ -155,8 +155,9 @@ struct Malformed {
 TEST(Safetensors, UnknownKeysAreSkipped) {
   std::string nested;
   for (int i = 0; i < 1000000; ++i) nested += "[],";
-  const std::string header = R"({"t":{"x":[[[{"a":[1,-2,"s",null,true,2.5]}]]],"dtype":"F32","shape":[2],"data_offsets":[0,8],"y":[)" +
-                             nested + R"([]]},"__metadata__":{"k":"v"}})";
+  const std::string header =
+      R"({"t":{"x":[[[{"a":[1,-2,"s",null,true,2.5]}]]],"dtype":"F32","shape":[2],"data_offsets":[0,8],"y":[)" +
+      nested + R"([]]},"__metadata__":{"k":"v"}})";
   const std::vector<uint8_t> file = RawFile(header, 8);
   SafetensorsFile parsed;
   ASSERT_TRUE(ParseSafetensors(file, &parsed).ok());
@@ -245,13 +246,14 @@ TEST(Safetensors, MalformedHeadersAreRejected) {
        "duplicate key 'a'"},
       {"duplicate dtype", RawFile(R"({"t":{"dtype":"F32","dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 8),
        StatusCode::kCorrupt, "duplicate 'dtype'"},
-      {"three offsets", RawFile(R"({"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8,8]}})", 8),
-       StatusCode::kCorrupt, "more than two data_offsets"},
+      {"three offsets", RawFile(R"({"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8,8]}})", 8), StatusCode::kCorrupt,
+       "more than two data_offsets"},
       {"shape of arrays", RawFile(R"({"t":{"dtype":"F32","shape":[[2]],"data_offsets":[0,8]}})", 8),
        StatusCode::kCorrupt, "shape entry that is not a non-negative integer"},
-      {"dtype not a string", RawFile(R"({"t":{"dtype":4,"shape":[2],"data_offsets":[0,8]}})", 8),
-       StatusCode::kCorrupt, "has a number where dtype belongs"},
-      {"escape in a name", RawFile("{\"\\u001b[31m\": 5}"), StatusCode::kCorrupt, "tensor '\\x1b[31m' is not an object"},
+      {"dtype not a string", RawFile(R"({"t":{"dtype":4,"shape":[2],"data_offsets":[0,8]}})", 8), StatusCode::kCorrupt,
+       "has a number where dtype belongs"},
+      {"escape in a name", RawFile("{\"\\u001b[31m\": 5}"), StatusCode::kCorrupt,
+       "tensor '\\x1b[31m' is not an object"},
   };
   for (const Malformed& c : cases) {
     SafetensorsFile parsed;

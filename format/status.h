@@ -64,14 +64,14 @@ Status Guarded(Body&& body) noexcept {
 
 }  // namespace sdc
 
-#define SDC_RETURN_IF_ERROR(expr)          \
-  do {                                     \
-    ::sdc::Status sdc_status_ = (expr);    \
+#define SDC_RETURN_IF_ERROR(expr)              \
+  do {                                         \
+    ::sdc::Status sdc_status_ = (expr);        \
     if (!sdc_status_.ok()) return sdc_status_; \
   } while (0)
 
 // The single check through which every rejected input passes (the FlatBuffers-verifier idea).
-#define SDC_CHECK(cond, code, message)                                  \
-  do {                                                                  \
-    if (!(cond)) return ::sdc::Status((code), (message));              \
+#define SDC_CHECK(cond, code, message)                    \
+  do {                                                    \
+    if (!(cond)) return ::sdc::Status((code), (message)); \
   } while (0)

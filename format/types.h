@@ -11,9 +11,21 @@
 namespace sdc {
 
 enum class DType : uint8_t {
-  kF32 = 0, kF16 = 1, kBF16 = 2, kF64 = 3,
-  kI8 = 4, kU8 = 5, kI16 = 6, kU16 = 7, kI32 = 8, kU32 = 9, kI64 = 10, kU64 = 11,
-  kBool = 12, kF8E4M3 = 13, kF8E5M2 = 14,
+  kF32 = 0,
+  kF16 = 1,
+  kBF16 = 2,
+  kF64 = 3,
+  kI8 = 4,
+  kU8 = 5,
+  kI16 = 6,
+  kU16 = 7,
+  kI32 = 8,
+  kU32 = 9,
+  kI64 = 10,
+  kU64 = 11,
+  kBool = 12,
+  kF8E4M3 = 13,
+  kF8E5M2 = 14,
 };
 constexpr int kDTypeCount = 15;
 

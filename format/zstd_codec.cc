@@ -56,8 +56,8 @@ Status Decode(std::span<const uint8_t> src, uint64_t raw_size, uint8_t* dst) {
   std::vector<uint8_t> scratch(dst ? 0 : ZSTD_DStreamOutSize());
   uint8_t none = 0;
   ZSTD_inBuffer in{src.data(), src.size(), 0};
-  ZSTD_outBuffer out = dst ? ZSTD_outBuffer{dst, static_cast<size_t>(raw_size), 0}
-                           : ZSTD_outBuffer{scratch.data(), scratch.size(), 0};
+  ZSTD_outBuffer out =
+      dst ? ZSTD_outBuffer{dst, static_cast<size_t>(raw_size), 0} : ZSTD_outBuffer{scratch.data(), scratch.size(), 0};
   if (raw_size == 0 && dst) out.dst = &none;
   uint64_t produced = 0;
   for (;;) {
@@ -69,7 +69,8 @@ Status Decode(std::span<const uint8_t> src, uint64_t raw_size, uint8_t* dst) {
     if (produced > raw_size) return Corrupt("more output than the declared " + std::to_string(raw_size) + " bytes");
     if (in.pos == in.size && r == 0) break;  // every frame complete and flushed
     if (!progress) {
-      if (dst && out.pos == out.size) return Corrupt("more output than the declared " + std::to_string(raw_size) + " bytes");
+      if (dst && out.pos == out.size)
+        return Corrupt("more output than the declared " + std::to_string(raw_size) + " bytes");
       return Corrupt("truncated frame");
     }
     if (!dst) out.pos = 0;

@@ -25,7 +25,8 @@ bool Load(const std::vector<uint8_t>& file, Layout* out) {
   const FileHeader& h = out->header;
   if (h.manifest_raw_size > kMaxManifest) return false;
   std::span<const uint8_t> stored = std::span<const uint8_t>(file).subspan(kHeaderSize, h.manifest_stored_size);
-  if (h.manifest_codec == ManifestCodec::kZstd) return ZstdDecompressExact(stored, h.manifest_raw_size, &out->manifest).ok();
+  if (h.manifest_codec == ManifestCodec::kZstd)
+    return ZstdDecompressExact(stored, h.manifest_raw_size, &out->manifest).ok();
   out->manifest.assign(stored.begin(), stored.end());
   return true;
 }
@@ -86,7 +87,8 @@ bool FixTensorHashes(const std::vector<uint8_t>& file, Layout* l) {
   std::vector<std::pair<fb::Tensor*, uint64_t>> hashes;  // all read before any is written (see above)
   for (uint32_t i = 0; i < c.manifest().tensors()->size(); ++i) {
     std::vector<uint8_t> out;
-    if (ReconstructUnchecked(c, i, &out).ok()) hashes.push_back({m->mutable_tensors()->GetMutableObject(i), Xxh64(out)});
+    if (ReconstructUnchecked(c, i, &out).ok())
+      hashes.push_back({m->mutable_tensors()->GetMutableObject(i), Xxh64(out)});
   }
   bool changed = false;
   for (const auto& [t, h] : hashes) changed |= t->mutate_xxh64(h);

@@ -20,9 +20,36 @@ size_t Pick(Rng& rng, size_t n) { return n ? rng() % n : 0; }
 
 // A value at a boundary the format checks, or one step from the current value, or one bit flipped.
 uint64_t Near(Rng& rng, uint64_t current) {
-  static const uint64_t kEdges[] = {0, 1, 2, 3, 4, 7, 8, 9, 15, 16, 17, 255, 256, 257, 4095, 4096, 4097,
-                                    65535, 65536, 65537, 1u << 20, (1ull << 31) - 1, 1ull << 31, (1ull << 32) - 1,
-                                    1ull << 32, 8ull << 30, (8ull << 30) + 1, 64ull << 30, 1ull << 62, 1ull << 63,
+  static const uint64_t kEdges[] = {0,
+                                    1,
+                                    2,
+                                    3,
+                                    4,
+                                    7,
+                                    8,
+                                    9,
+                                    15,
+                                    16,
+                                    17,
+                                    255,
+                                    256,
+                                    257,
+                                    4095,
+                                    4096,
+                                    4097,
+                                    65535,
+                                    65536,
+                                    65537,
+                                    1u << 20,
+                                    (1ull << 31) - 1,
+                                    1ull << 31,
+                                    (1ull << 32) - 1,
+                                    1ull << 32,
+                                    8ull << 30,
+                                    (8ull << 30) + 1,
+                                    64ull << 30,
+                                    1ull << 62,
+                                    1ull << 63,
                                     ~0ull};
   switch (rng() % 4) {
     case 0: return current + 1;
@@ -38,19 +65,32 @@ void Edit(Rng& rng, T* field) {
 }
 
 float NearFloat(Rng& rng) {
-  static const float kValues[] = {0.0f, -0.0f, 1.0f, -1.0f, 1e-45f, 3e38f, -3e38f, 65504.0f, 65520.0f,
-                                  __builtin_inff(), -__builtin_inff(), __builtin_nanf("")};
+  static const float kValues[] = {0.0f,
+                                  -0.0f,
+                                  1.0f,
+                                  -1.0f,
+                                  1e-45f,
+                                  3e38f,
+                                  -3e38f,
+                                  65504.0f,
+                                  65520.0f,
+                                  __builtin_inff(),
+                                  -__builtin_inff(),
+                                  __builtin_nanf("")};
   return kValues[Pick(rng, std::size(kValues))];
 }
 
 // Names aimed at the name rules (spec §6), the asset-name rule and the escaping of printed names.
 std::string NearName(Rng& rng, const std::vector<std::string>& others) {
-  static const char* kNames[] = {"", ".", "..", "../x", "/abs", "a/b", "a\\b", "model.safetensors", "x.sdc",
-                                 "\x1b[31mred", "\xff\xfe", "a\x01", "\xc2\x9b", "__metadata__"};
+  static const char* kNames[] = {
+      "",      ".",           "..",       "../x",  "/abs",     "a/b",         "a\\b", "model.safetensors",
+      "x.sdc", "\x1b[31mred", "\xff\xfe", "a\x01", "\xc2\x9b", "__metadata__"};
   switch (rng() % 4) {
     case 0: return std::string(255 + rng() % 3, 'n');
     case 1: return std::string(4096 + rng() % 2, 't');
-    case 2: if (!others.empty()) return others[Pick(rng, others.size())]; [[fallthrough]];
+    case 2:
+      if (!others.empty()) return others[Pick(rng, others.size())];
+      [[fallthrough]];
     default: return kNames[Pick(rng, std::size(kNames))];
   }
 }
@@ -74,7 +114,10 @@ void EditSection(Rng& rng, fb::ManifestT& m) {
 void EditRep(Rng& rng, fb::ManifestT& m, fb::TensorT& t) {
   const uint32_t n = static_cast<uint32_t>(m.sections.size() + 1);
   if (auto* r = t.rep.AsRawRep()) {
-    if (rng() % 2) Edit(rng, &r->data); else Edit(rng, &r->stored_dtype);
+    if (rng() % 2)
+      Edit(rng, &r->data);
+    else
+      Edit(rng, &r->stored_dtype);
   } else if (auto* s = t.rep.AsScalarRep()) {
     switch (rng() % 5) {
       case 0: Edit(rng, &s->bits); break;
@@ -86,12 +129,21 @@ void EditRep(Rng& rng, fb::ManifestT& m, fb::TensorT& t) {
   } else if (auto* c = t.rep.AsCodebookRep()) {
     switch (rng() % 9) {
       case 0: Edit(rng, &c->dim); break;
-      case 1: if (!c->banks.empty()) Edit(rng, &c->banks[Pick(rng, c->banks.size())]); break;
-      case 2: if (!c->coefficients.empty()) c->coefficients[Pick(rng, c->coefficients.size())] = NearFloat(rng); break;
+      case 1:
+        if (!c->banks.empty()) Edit(rng, &c->banks[Pick(rng, c->banks.size())]);
+        break;
+      case 2:
+        if (!c->coefficients.empty()) c->coefficients[Pick(rng, c->coefficients.size())] = NearFloat(rng);
+        break;
       case 3: Edit(rng, &c->scale_dtype); break;
       case 4: Edit(rng, &c->group_size); break;
-      case 5: if (!c->indices.empty()) c->indices[Pick(rng, c->indices.size())] = static_cast<uint32_t>(Pick(rng, n)); break;
-      case 6: c->banks.push_back(0), c->coefficients.push_back(1.0f), c->indices.push_back(static_cast<uint32_t>(Pick(rng, n))); break;
+      case 5:
+        if (!c->indices.empty()) c->indices[Pick(rng, c->indices.size())] = static_cast<uint32_t>(Pick(rng, n));
+        break;
+      case 6:
+        c->banks.push_back(0), c->coefficients.push_back(1.0f),
+            c->indices.push_back(static_cast<uint32_t>(Pick(rng, n)));
+        break;
       case 7:
         if (!c->residual) c->residual = std::make_unique<fb::SparseResidualT>();
         switch (rng() % 4) {
@@ -114,9 +166,12 @@ void EditTensor(Rng& rng, fb::ManifestT& m) {
     case 1: Edit(rng, &t.role); break;
     case 2: Edit(rng, &t.role_source); break;
     case 3:
-      if (!t.shape.empty() && rng() % 3) Edit(rng, &t.shape[Pick(rng, t.shape.size())]);
-      else if (rng() % 2) t.shape.push_back(Near(rng, 1));
-      else if (!t.shape.empty()) t.shape.pop_back();
+      if (!t.shape.empty() && rng() % 3)
+        Edit(rng, &t.shape[Pick(rng, t.shape.size())]);
+      else if (rng() % 2)
+        t.shape.push_back(Near(rng, 1));
+      else if (!t.shape.empty())
+        t.shape.pop_back();
       break;
     case 4: {
       std::vector<std::string> others;
@@ -154,8 +209,10 @@ void EditBankOrAsset(Rng& rng, fb::ManifestT& m) {
   fb::AssetT& a = *m.assets[Pick(rng, m.assets.size())];
   std::vector<std::string> others;
   for (const auto& u : m.assets) others.push_back(u->name);
-  if (rng() % 3) a.name = NearName(rng, others);
-  else a.data = static_cast<uint32_t>(Pick(rng, n));
+  if (rng() % 3)
+    a.name = NearName(rng, others);
+  else
+    a.data = static_cast<uint32_t>(Pick(rng, n));
 }
 
 void EditManifest(Rng& rng, fb::ManifestT& m) {
@@ -172,9 +229,13 @@ void EditManifest(Rng& rng, fb::ManifestT& m) {
 
 void EditOne(Rng& rng, fb::ManifestT& m) {
   switch (rng() % 8) {
-    case 0: case 1: EditSection(rng, m); break;
-    case 2: case 3: case 4: EditTensor(rng, m); break;
-    case 5: case 6: EditBankOrAsset(rng, m); break;
+    case 0:
+    case 1: EditSection(rng, m); break;
+    case 2:
+    case 3:
+    case 4: EditTensor(rng, m); break;
+    case 5:
+    case 6: EditBankOrAsset(rng, m); break;
     default: EditManifest(rng, m); break;
   }
 }

@@ -21,7 +21,9 @@ bool MulAdd(uint64_t a, uint64_t b, uint64_t* acc) {
 }
 
 // The shape key that holds a solved parameter ("unique-layers": unique_layers).
-std::string ShapeKey(const std::string& parameter) { return parameter == "unique-layers" ? "unique_layers" : parameter; }
+std::string ShapeKey(const std::string& parameter) {
+  return parameter == "unique-layers" ? "unique_layers" : parameter;
+}
 
 }  // namespace
 
@@ -31,7 +33,8 @@ Status RatesFromReport(const Json& r, const std::string& source, MeasuredRates* 
   MeasuredRates m;
   m.source = source;
   m.encoder = r.value("encoder", "");
-  m.budget = r.contains("budget_bytes") && r["budget_bytes"].is_number_unsigned() ? r["budget_bytes"].get<uint64_t>() : 0;
+  m.budget =
+      r.contains("budget_bytes") && r["budget_bytes"].is_number_unsigned() ? r["budget_bytes"].get<uint64_t>() : 0;
   std::array<double, 6> bytes{}, params{}, count{}, share{}, scale_bytes{}, scales{};
   std::array<std::map<uint64_t, int>, 6> groups;  // per role: group size -> tensors using it
   std::array<double, 6> sections{}, bank_refs{};  // per role: the tensors' own sections; banks they draw from
@@ -166,8 +169,9 @@ Status CountParams(const ModelShape& s, ShapeParams* out) {
   p.tensors[kMlp] = (s.gated_mlp ? 3 : 2) * unique;
   p.tensors[kNorm] = 2 * unique + 1;
   // Matrices are [out, in], as PyTorch stores them; only their scale counts use the split into rows.
-  p.matrices[kEmb] = s.factor_rank ? std::vector<std::array<uint64_t, 3>>{{s.vocab, s.factor_rank, 1}, {s.factor_rank, s.dim, 1}}
-                                   : std::vector<std::array<uint64_t, 3>>{{s.vocab, s.dim, 1}};
+  p.matrices[kEmb] = s.factor_rank
+                         ? std::vector<std::array<uint64_t, 3>>{{s.vocab, s.factor_rank, 1}, {s.factor_rank, s.dim, 1}}
+                         : std::vector<std::array<uint64_t, 3>>{{s.vocab, s.dim, 1}};
   if (!s.tied) p.matrices[kHead] = {{s.vocab, s.dim, 1}};
   p.matrices[kAttn] = {{s.dim, s.dim, 2 * unique}, {kv_dim, s.dim, 2 * unique}};
   p.matrices[kMlp] = {{s.hidden, s.dim, (s.gated_mlp ? 2 : 1) * unique}, {s.dim, s.hidden, unique}};
@@ -185,12 +189,13 @@ Status Plan(const ModelShape& s, const MeasuredRates& m, Json* out) {
   for (int k = 0; k < kRoleCount; ++k) {
     const double scales = m.bytes_per_scale[k] > 0 ? ScaleCount(p.matrices[k], m.group_size[k]) : 0.0;
     const double b = static_cast<double>(p.params[k]) * m.bits_per_weight[k] / 8.0 + scales * m.bytes_per_scale[k];
-    roles[RoleName(static_cast<Role>(k))] = {{"params", p.params[k]},
-                                             {"tensors", p.tensors[k]},
-                                             {"bits_per_weight", p.params[k] ? 8.0 * b / static_cast<double>(p.params[k]) : 0.0},
-                                             {"bytes", b},
-                                             {"scales", scales},
-                                             {"scale_bytes", scales * m.bytes_per_scale[k]}};
+    roles[RoleName(static_cast<Role>(k))] = {
+        {"params", p.params[k]},
+        {"tensors", p.tensors[k]},
+        {"bits_per_weight", p.params[k] ? 8.0 * b / static_cast<double>(p.params[k]) : 0.0},
+        {"bytes", b},
+        {"scales", scales},
+        {"scale_bytes", scales * m.bytes_per_scale[k]}};
     tensor_bytes += b;
     params += p.params[k];
     tensors += p.tensors[k];
@@ -207,11 +212,16 @@ Status Plan(const ModelShape& s, const MeasuredRates& m, Json* out) {
   j["measured_from"] = m.source;
   j["measured_encoder"] = m.encoder;
   j["measured_budget"] = m.budget ? Json(m.budget) : Json(nullptr);
-  j["shape"] = {{"vocab", s.vocab},     {"dim", s.dim},
-                {"layers", s.layers},   {"unique_layers", s.unique_layers ? s.unique_layers : s.layers},
-                {"hidden", s.hidden},   {"heads", s.heads},
-                {"kv_heads", s.kv_heads ? s.kv_heads : s.heads}, {"tied", s.tied},
-                {"factor_rank", s.factor_rank}, {"gated_mlp", s.gated_mlp}};
+  j["shape"] = {{"vocab", s.vocab},
+                {"dim", s.dim},
+                {"layers", s.layers},
+                {"unique_layers", s.unique_layers ? s.unique_layers : s.layers},
+                {"hidden", s.hidden},
+                {"heads", s.heads},
+                {"kv_heads", s.kv_heads ? s.kv_heads : s.heads},
+                {"tied", s.tied},
+                {"factor_rank", s.factor_rank},
+                {"gated_mlp", s.gated_mlp}};
   j["roles"] = roles;
   j["banks"] = banks;
   j["bank_model"] = m.per_tensor_banks ? "per_tensor" : "shared";

@@ -20,11 +20,11 @@ namespace sdc {
 
 struct ModelShape {
   uint64_t vocab = 0, dim = 0, layers = 0;
-  uint64_t unique_layers = 0;  // blocks with their own weights (0: all layers); the rest reuse them
-  uint64_t hidden = 0;         // MLP width
+  uint64_t unique_layers = 0;        // blocks with their own weights (0: all layers); the rest reuse them
+  uint64_t hidden = 0;               // MLP width
   uint64_t heads = 1, kv_heads = 0;  // kv_heads 0: same as heads
-  bool tied = true;            // head shares the embedding
-  uint64_t factor_rank = 0;    // 0: full V x D embedding
+  bool tied = true;                  // head shares the embedding
+  uint64_t factor_rank = 0;          // 0: full V x D embedding
   bool gated_mlp = true;
 };
 
@@ -32,26 +32,26 @@ struct ModelShape {
 // with parameters.
 struct MeasuredRates {
   std::string source;
-  std::string encoder;   // the measured file's encoder string: the setting its rates hold for
-  uint64_t budget = 0;   // its budget when it was fitted to one (0: a fixed setting)
+  std::string encoder;  // the measured file's encoder string: the setting its rates hold for
+  uint64_t budget = 0;  // its budget when it was fitted to one (0: a fixed setting)
   // By Role (embedding, head, attention, mlp, norm, other): stored bits per weight, scales left out; < 0: none.
   std::array<double, 6> bits_per_weight{};
   // Scales go by row (or by group of a row), not by weight, so wider rows spread them thinner: stored bytes
   // per scale of each role, and the group size its tensors use (0: one scale per row).
   std::array<double, 6> bytes_per_scale{};
   std::array<uint64_t, 6> group_size{};
-  std::array<bool, 6> measured{};           // true where the file held tensors of that role
+  std::array<bool, 6> measured{};  // true where the file held tensors of that role
   // The manifest compresses all but its hashes (8 random bytes per tensor and per section): a planned file's
   // manifest is the measured one plus 8 bytes per hash more (less) than the measured tensors had.
   double manifest_bytes = 0;
-  double tensor_hashes = 0;                  // the measured tensors' hashes: theirs and their sections'
+  double tensor_hashes = 0;                     // the measured tensors' hashes: theirs and their sections'
   std::array<double, 6> sections_per_tensor{};  // by role, own sections (and per-tensor banks) per tensor
-  uint64_t bank_bytes = 0;                  // shared (and unused) banks: a fixed cost, whatever the model size
+  uint64_t bank_bytes = 0;                      // shared (and unused) banks: a fixed cost, whatever the model size
   // Per-tensor banks (`--per-tensor-banks`: no bank has two users) cost a bank set per coded tensor, so
   // they scale with the tensor count: mean bank bytes per tensor of each role.
   bool per_tensor_banks = false;
   std::array<double, 6> bank_bytes_per_tensor{};
-  double asset_bytes_per_vocab_entry = 0;   // a tokenizer's size grows with the vocabulary
+  double asset_bytes_per_vocab_entry = 0;  // a tokenizer's size grows with the vocabulary
   uint64_t measured_vocab = 0;
 };
 

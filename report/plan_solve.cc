@@ -70,29 +70,35 @@ Status Solve(const ModelShape& shape, const MeasuredRates& rates, const SolveReq
   const std::string name = SolveForName(r.what);
   if (first["total_bytes"].get<double>() > r.budget) {
     char buf[256];
-    std::snprintf(buf, sizeof buf, "plan: nothing fits: at %s %llu the predicted file takes %.0f bytes, %.0f over "
-                  "the budget of %.0f", name.c_str(), static_cast<unsigned long long>(
-                      r.what == SolveFor::kDim ? shape.heads : 1), first["total_bytes"].get<double>(),
-                  first["total_bytes"].get<double>() - r.budget, r.budget);
+    std::snprintf(buf, sizeof buf,
+                  "plan: nothing fits: at %s %llu the predicted file takes %.0f bytes, %.0f over "
+                  "the budget of %.0f",
+                  name.c_str(), static_cast<unsigned long long>(r.what == SolveFor::kDim ? shape.heads : 1),
+                  first["total_bytes"].get<double>(), first["total_bytes"].get<double>() - r.budget, r.budget);
     return Error(StatusCode::kBudget, buf);
   }
   uint64_t lo = 1, hi = 0;  // lo fits; hi (when not 0) does not
   while (hi == 0 && lo < bound) {
     const uint64_t next = lo > bound / 2 ? bound : 2 * lo;
-    if (fits(next)) lo = next;
-    else hi = next;
+    if (fits(next))
+      lo = next;
+    else
+      hi = next;
   }
   while (hi != 0 && hi - lo > 1) {
     const uint64_t mid = lo + (hi - lo) / 2;
-    if (fits(mid)) lo = mid;
-    else hi = mid;
+    if (fits(mid))
+      lo = mid;
+    else
+      hi = mid;
   }
   Json p, next;
   if (!plan_at(lo, &p)) return Error(StatusCode::kInvalidArgument, "plan: the shape overflows");
   const bool has_next = lo < bound && plan_at(lo + 1, &next);
   ModelShape s;
   ShapeAt(shape, r, ratio, lo, &s);
-  Json solve = {{"parameter", name}, {"budget_bytes", r.budget},
+  Json solve = {{"parameter", name},
+                {"budget_bytes", r.budget},
                 {"value", r.what == SolveFor::kDim ? s.dim : lo},
                 {"left_bytes", r.budget - p["total_bytes"].get<double>()}};
   if (r.what == SolveFor::kDim) solve["mlp_ratio"] = ratio;

@@ -53,13 +53,21 @@ Json SolveAndCheck(ModelShape s, SolveFor what, double budget, double ratio = 0)
 }
 
 TEST(PlanSolve, LayersAndHidden) {
-  const double block = Total(Base()) - Total([] { auto s = Base(); s.layers = 4; return s; }());
+  const double block = Total(Base()) - Total([] {
+                         auto s = Base();
+                         s.layers = 4;
+                         return s;
+                       }());
   const double budget = Total(Base()) + 2.5 * block;  // room for two more blocks, not three
   Json p = SolveAndCheck(Base(), SolveFor::kLayers, budget);
   EXPECT_EQ(p["solve"]["value"], 7u);
   EXPECT_EQ(p["shape"]["layers"], 7u);
   EXPECT_EQ(p["solve"]["next"]["shape"]["layers"], 8u);
-  EXPECT_DOUBLE_EQ(p["total_bytes"].get<double>(), Total([] { auto s = Base(); s.layers = 7; return s; }()));
+  EXPECT_DOUBLE_EQ(p["total_bytes"].get<double>(), Total([] {
+                     auto s = Base();
+                     s.layers = 7;
+                     return s;
+                   }()));
 
   p = SolveAndCheck(Base(), SolveFor::kHidden, 1e6);
   const uint64_t h = p["solve"]["value"].get<uint64_t>();
@@ -90,7 +98,12 @@ TEST(PlanSolve, UniqueLayersStopAtLayers) {
   EXPECT_EQ(p["solve"]["value"], 12u);
   EXPECT_EQ(p["solve"]["bound"], 12u);
   EXPECT_TRUE(p["solve"]["next"].is_null());
-  const double two = Total([] { auto t = Base(); t.layers = 12; t.unique_layers = 2; return t; }());
+  const double two = Total([] {
+    auto t = Base();
+    t.layers = 12;
+    t.unique_layers = 2;
+    return t;
+  }());
   p = SolveAndCheck(s, SolveFor::kUniqueLayers, two + 1);
   EXPECT_EQ(p["solve"]["value"], 2u);
   EXPECT_EQ(p["shape"]["layers"], 12u);
@@ -100,7 +113,11 @@ TEST(PlanSolve, Refusals) {
   Json p;
   Status st = Solve(Base(), Rates(), {SolveFor::kLayers, 1000}, &p);
   EXPECT_EQ(st.code(), StatusCode::kBudget);
-  const double one = Total([] { auto s = Base(); s.layers = 1; return s; }());
+  const double one = Total([] {
+    auto s = Base();
+    s.layers = 1;
+    return s;
+  }());
   char want[64];
   std::snprintf(want, sizeof want, "takes %.0f bytes, %.0f over the budget of 1000", one, one - 1000);
   EXPECT_NE(st.message().find(want), std::string::npos) << st.ToString();

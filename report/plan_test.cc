@@ -20,9 +20,9 @@ ModelShape Stories() { return test::StoriesShape(); }
 TEST(Plan, StoriesShapeParams) {
   ShapeParams p;
   ASSERT_TRUE(CountParams(Stories(), &p).ok());
-  EXPECT_EQ(p.params[0], 512u * 64);                            // tied: no head
+  EXPECT_EQ(p.params[0], 512u * 64);  // tied: no head
   EXPECT_EQ(p.params[1], 0u);
-  EXPECT_EQ(p.params[2], 5u * (2 * 64 * 64 + 2 * 64 * 32));     // q, o D x D; k, v D x D*4/8
+  EXPECT_EQ(p.params[2], 5u * (2 * 64 * 64 + 2 * 64 * 32));  // q, o D x D; k, v D x D*4/8
   EXPECT_EQ(p.params[3], 5u * 3 * 64 * 172);
   EXPECT_EQ(p.params[4], (2u * 5 + 1) * 64);
   EXPECT_EQ(p.tensors[2] + p.tensors[3] + p.tensors[4] + p.tensors[0], 5u * 9 + 1 + 1);
@@ -67,7 +67,10 @@ TEST(Plan, BadShapes) {
 Json TensorEntry(const std::string& role, std::vector<uint64_t> shape, uint64_t bytes) {
   uint64_t numel = 1;
   for (uint64_t d : shape) numel *= d;
-  return {{"name", role + std::to_string(bytes)}, {"shape", shape}, {"role", role}, {"numel", numel},
+  return {{"name", role + std::to_string(bytes)},
+          {"shape", shape},
+          {"role", role},
+          {"numel", numel},
           {"stored_bytes", bytes}};
 }
 
@@ -76,9 +79,9 @@ Json TensorEntry(const std::string& role, std::vector<uint64_t> shape, uint64_t 
 // vocabulary entry).
 Json Measured() {
   return {{"schema", "sdcodec.inspect/1"},
-          {"tensors", Json::array(
-           {TensorEntry("embedding", {256, 64}, 256 * 64 / 2), TensorEntry("attention", {64, 64}, 64 * 64 * 5 / 8),
-            TensorEntry("mlp", {64, 128}, 64 * 128 * 6 / 8)})},
+          {"tensors", Json::array({TensorEntry("embedding", {256, 64}, 256 * 64 / 2),
+                                   TensorEntry("attention", {64, 64}, 64 * 64 * 5 / 8),
+                                   TensorEntry("mlp", {64, 128}, 64 * 128 * 6 / 8)})},
           {"manifest", {{"stored_bytes", 300}}},
           {"roles", {{"banks", 1000}, {"assets", 2560}}}};
 }
@@ -87,7 +90,7 @@ TEST(Plan, RatesFromReport) {
   MeasuredRates m;
   ASSERT_TRUE(RatesFromReport(Measured(), "m.sdc", &m).ok());
   EXPECT_DOUBLE_EQ(m.bits_per_weight[0], 4.0);
-  EXPECT_DOUBLE_EQ(m.bits_per_weight[1], 4.0);   // head borrows the embedding's rate
+  EXPECT_DOUBLE_EQ(m.bits_per_weight[1], 4.0);  // head borrows the embedding's rate
   EXPECT_DOUBLE_EQ(m.bits_per_weight[2], 5.0);
   EXPECT_DOUBLE_EQ(m.bits_per_weight[3], 6.0);
   EXPECT_DOUBLE_EQ(m.bits_per_weight[4], 32.0);  // norms: raw f32 when unmeasured
@@ -160,8 +163,9 @@ TEST(Plan, ScalesGoByRow) {
   EXPECT_DOUBLE_EQ(p["roles"]["attention"]["scales"].get<double>(), attn_rows);
   EXPECT_DOUBLE_EQ(p["roles"]["attention"]["bytes"].get<double>(),
                    p["roles"]["attention"]["params"].get<double>() * m.bits_per_weight[2] / 8 + 2 * attn_rows);
-  EXPECT_DOUBLE_EQ(p["roles"]["attention"]["bits_per_weight"].get<double>(),
-                   8 * p["roles"]["attention"]["bytes"].get<double>() / p["roles"]["attention"]["params"].get<double>());
+  EXPECT_DOUBLE_EQ(
+      p["roles"]["attention"]["bits_per_weight"].get<double>(),
+      8 * p["roles"]["attention"]["bytes"].get<double>() / p["roles"]["attention"]["params"].get<double>());
   EXPECT_DOUBLE_EQ(p["roles"]["norm"]["scales"].get<double>(), 0.0);
   for (Json& t : r["tensors"]) t["params"]["group_size"] = 32;
   ASSERT_TRUE(RatesFromReport(r, "m.sdc", &m).ok());

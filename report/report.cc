@@ -43,7 +43,8 @@ std::vector<std::pair<std::string, uint32_t>> TensorParts(const fb::Tensor& t) {
   if (t.rep_type() == fb::Representation::CodebookRep) {
     const fb::CodebookRep* r = t.rep_as_CodebookRep();
     std::vector<std::pair<std::string, uint32_t>> parts{{"scales", r->scales()}};
-    for (uint32_t i = 0; i < r->indices()->size(); ++i) parts.push_back({"indices" + std::to_string(i), r->indices()->Get(i)});
+    for (uint32_t i = 0; i < r->indices()->size(); ++i)
+      parts.push_back({"indices" + std::to_string(i), r->indices()->Get(i)});
     if (r->residual()) {
       parts.push_back({"residual_positions", r->residual()->positions()});
       parts.push_back({"residual_values", r->residual()->values()});
@@ -90,11 +91,10 @@ std::string Format(const char* fmt, ...) {
 
 // The text report in three pieces, so that it can also be written one tensor at a time.
 std::string TextHead(const Json& j) {
-  std::string out = Format("file: %llu bytes, format %s, manifest %llu bytes (%s)\n",
-                           (unsigned long long)j["file_bytes"].get<uint64_t>(),
-                           j["format_version"].get<std::string>().c_str(),
-                           (unsigned long long)j["manifest"]["stored_bytes"].get<uint64_t>(),
-                           j["manifest"]["codec"].get<std::string>().c_str());
+  std::string out = Format(
+      "file: %llu bytes, format %s, manifest %llu bytes (%s)\n", (unsigned long long)j["file_bytes"].get<uint64_t>(),
+      j["format_version"].get<std::string>().c_str(), (unsigned long long)j["manifest"]["stored_bytes"].get<uint64_t>(),
+      j["manifest"]["codec"].get<std::string>().c_str());
   if (!j["encoder"].get<std::string>().empty()) out += "encoder: " + ShownName(j, "encoder") + "\n";
   out += "\ntensors:\n";
   out += Format("  %-50s %-9s %-10s %-10s %10s %7s %8s\n", "name", "role", "repr", "params", "bytes", "b/w", "SNR dB");
@@ -103,9 +103,12 @@ std::string TextHead(const Json& j) {
 
 std::string TextTensorLine(const Json& t) {
   std::string repr = t["representation"].get<std::string>();
-  if (repr == "scalar") repr += Format("/%d", t["params"]["bits"].get<int>());
-  else if (repr == "codebook") repr = Format("vq%zux%d", t["params"]["banks"].size(), t["params"]["dim"].get<int>());
-  else if (t["params"]["stored_dtype"] != t["dtype"]) repr += "/" + t["params"]["stored_dtype"].get<std::string>();
+  if (repr == "scalar")
+    repr += Format("/%d", t["params"]["bits"].get<int>());
+  else if (repr == "codebook")
+    repr = Format("vq%zux%d", t["params"]["banks"].size(), t["params"]["dim"].get<int>());
+  else if (t["params"]["stored_dtype"] != t["dtype"])
+    repr += "/" + t["params"]["stored_dtype"].get<std::string>();
   std::string snr = t["snr_db"].is_null() ? "lossless" : Format("%.2f", t["snr_db"].get<double>());
   return Format("  %-50s %-9s %-10s %-10llu %10llu %7.3f %8s\n", ShownName(t, "name").c_str(),
                 t["role"].get<std::string>().c_str(), repr.c_str(), (unsigned long long)t["numel"].get<uint64_t>(),
@@ -119,7 +122,8 @@ std::string TextTail(const Json& j) {
     out += "\nassets:\n";
     for (const Json& a : j["assets"])
       out += Format("  %-50s %10llu stored, %llu raw\n", ShownName(a, "name").c_str(),
-                    (unsigned long long)a["stored_bytes"].get<uint64_t>(), (unsigned long long)a["raw_bytes"].get<uint64_t>());
+                    (unsigned long long)a["stored_bytes"].get<uint64_t>(),
+                    (unsigned long long)a["raw_bytes"].get<uint64_t>());
   }
   out += "\nbytes by role:\n";
   for (const auto& [role, bytes] : j["roles"].items())
@@ -128,8 +132,8 @@ std::string TextTail(const Json& j) {
   out += Format("  %-12s %12llu  100.00%%\n", "total", (unsigned long long)file);
   const Json& tot = j["totals"];
   out += Format("\n%llu parameters in %llu tensor bytes: %.3f bits/weight (%.3f over the whole file)\n",
-                (unsigned long long)tot["params"].get<uint64_t>(), (unsigned long long)tot["tensor_bytes"].get<uint64_t>(),
-                tot["bits_per_weight"].get<double>(),
+                (unsigned long long)tot["params"].get<uint64_t>(),
+                (unsigned long long)tot["tensor_bytes"].get<uint64_t>(), tot["bits_per_weight"].get<double>(),
                 tot["params"].get<uint64_t>() ? 8.0 * file / tot["params"].get<double>() : 0.0);
   if (!j["budget"].is_null())
     out += Format("budget: %llu bytes, used %llu, left %s\n", (unsigned long long)j["budget"]["bytes"].get<uint64_t>(),
@@ -307,7 +311,8 @@ Json InspectReport::Summary() const {
   j["manifest"] = {{"codec", c_.header().manifest_codec == ManifestCodec::kZstd ? "zstd" : "raw"},
                    {"stored_bytes", manifest},
                    {"raw_bytes", c_.header().manifest_raw_size}};
-  j["parts"] = {{"header", kHeaderSize}, {"manifest", manifest}, {"sections", section_bytes}, {"padding", c_.padding_bytes()}};
+  j["parts"] = {
+      {"header", kHeaderSize}, {"manifest", manifest}, {"sections", section_bytes}, {"padding", c_.padding_bytes()}};
   j["sections"] = Json::array();
   j["tensors"] = Json::array();
   j["banks"] = banks;

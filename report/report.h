@@ -38,7 +38,7 @@ class InspectReport {
   nlohmann::ordered_json SectionEntry(uint32_t i) const;
 
   const Container& c_;
-  std::vector<Owner> owners_;        // per section
+  std::vector<Owner> owners_;         // per section
   std::vector<double> bank_symbols_;  // index symbols drawn from each bank by all tensors
   std::vector<uint64_t> role_bytes_;
   uint64_t params_ = 0, tensor_bytes_ = 0, bank_bytes_ = 0, asset_bytes_ = 0;

@@ -72,13 +72,15 @@ Json CompareJson(const std::vector<std::pair<std::string, Json>>& reports) {
     Json delta_bytes = Json::array(), delta_bpw = Json::array(), delta_snr = Json::array();
     for (size_t f = 1; f < entries.size(); ++f) {
       const bool both = !entries[0].is_null() && !entries[f].is_null();
-      delta_bytes.push_back(both ? Json(entries[f]["stored_bytes"].get<int64_t>() - entries[0]["stored_bytes"].get<int64_t>())
-                                 : Json(nullptr));
-      delta_bpw.push_back(both ? Json(entries[f]["bits_per_weight"].get<double>() -
-                                      entries[0]["bits_per_weight"].get<double>())
-                               : Json(nullptr));
+      delta_bytes.push_back(
+          both ? Json(entries[f]["stored_bytes"].get<int64_t>() - entries[0]["stored_bytes"].get<int64_t>())
+               : Json(nullptr));
+      delta_bpw.push_back(
+          both ? Json(entries[f]["bits_per_weight"].get<double>() - entries[0]["bits_per_weight"].get<double>())
+               : Json(nullptr));
       const bool snr = both && !entries[0]["snr_db"].is_null() && !entries[f]["snr_db"].is_null();
-      delta_snr.push_back(snr ? Json(entries[f]["snr_db"].get<double>() - entries[0]["snr_db"].get<double>()) : Json(nullptr));
+      delta_snr.push_back(snr ? Json(entries[f]["snr_db"].get<double>() - entries[0]["snr_db"].get<double>())
+                              : Json(nullptr));
     }
     row["delta_bytes"] = delta_bytes;
     row["delta_bits_per_weight"] = delta_bpw;

@@ -15,12 +15,8 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 Json Tensor(const std::string& name, const std::string& rep, uint64_t bytes, double bpw, Json snr) {
-  return {{"name", name},
-          {"representation", rep},
-          {"stored_bytes", bytes},
-          {"bank_share", 0.0},
-          {"bits_per_weight", bpw},
-          {"snr_db", snr}};
+  return {{"name", name},      {"representation", rep},  {"stored_bytes", bytes},
+          {"bank_share", 0.0}, {"bits_per_weight", bpw}, {"snr_db", snr}};
 }
 
 Json Report(uint64_t file_bytes, Json tensors, Json roles) {

@@ -15,8 +15,8 @@ using Json = nlohmann::ordered_json;
 
 // One colour per role and per part, the same in every report so pages can be compared by eye.
 const std::map<std::string, std::string> kRoleColour = {
-    {"embedding", "#4e79a7"}, {"head", "#a0cbe8"}, {"attention", "#f28e2b"}, {"mlp", "#59a14f"},
-    {"norm", "#b6992d"},      {"other", "#9c755f"}, {"banks", "#e15759"},    {"assets", "#b07aa1"},
+    {"embedding", "#4e79a7"}, {"head", "#a0cbe8"},   {"attention", "#f28e2b"}, {"mlp", "#59a14f"},
+    {"norm", "#b6992d"},      {"other", "#9c755f"},  {"banks", "#e15759"},     {"assets", "#b07aa1"},
     {"manifest", "#79706e"},  {"header", "#bab0ac"}, {"padding", "#d7d7d7"}};
 
 std::string PartColour(const std::string& part) {
@@ -56,8 +56,8 @@ std::string RoleBar(const Json& j) {
     if (b <= 0) continue;
     const double w = width * b / span;
     const auto colour = kRoleColour.count(role) ? kRoleColour.at(role) : "#999";
-    svg += "<rect x=\"" + Fmt("%.2f", x) + "\" y=\"0\" width=\"" + Fmt("%.2f", w) + "\" height=\"40\" fill=\"" + colour +
-           "\"><title>" + HtmlEscape(role) + ": " + Bytes(static_cast<uint64_t>(b)) + " bytes</title></rect>";
+    svg += "<rect x=\"" + Fmt("%.2f", x) + "\" y=\"0\" width=\"" + Fmt("%.2f", w) + "\" height=\"40\" fill=\"" +
+           colour + "\"><title>" + HtmlEscape(role) + ": " + Bytes(static_cast<uint64_t>(b)) + " bytes</title></rect>";
     legend += "<li><span class=\"sw\" style=\"background:" + colour + "\"></span>" + HtmlEscape(role) + " " +
               Bytes(static_cast<uint64_t>(b)) + " B (" + Fmt("%.1f", 100.0 * b / file) + "%)</li>";
     x += w;
@@ -66,7 +66,8 @@ std::string RoleBar(const Json& j) {
     svg += "<rect x=\"" + Fmt("%.2f", x) + "\" y=\"0\" width=\"" + Fmt("%.2f", width - x) +
            "\" height=\"40\" fill=\"none\" stroke=\"#888\" stroke-dasharray=\"4 3\"><title>left: " +
            Bytes(static_cast<uint64_t>(span - file)) + " bytes</title></rect>";
-    legend += "<li><span class=\"sw left\"></span>left of budget " + Bytes(static_cast<uint64_t>(span - file)) + " B</li>";
+    legend +=
+        "<li><span class=\"sw left\"></span>left of budget " + Bytes(static_cast<uint64_t>(span - file)) + " B</li>";
   }
   return svg + "</svg>" + legend + "</ul>";
 }
@@ -99,7 +100,8 @@ std::string TensorBars(const Json& j) {
   const double width = 420, row = 18;
   const bool banks = !j["banks"].empty();
   std::string out = "<table class=\"tensors\"><thead><tr><th>tensor</th><th>role</th><th>repr</th><th>params</th>"
-                    "<th>bytes</th>" + std::string(banks ? "<th>bank share</th>" : "") +
+                    "<th>bytes</th>" +
+                    std::string(banks ? "<th>bank share</th>" : "") +
                     "<th>b/w</th><th>SNR dB</th><th>bytes by part</th></tr></thead><tbody>";
   for (const Json* tp : ts) {
     const Json& t = *tp;
@@ -134,8 +136,9 @@ std::string TensorBars(const Json& j) {
 // Each bank: its bytes, shape, and which tensors draw how many index symbols from it.
 std::string BankTable(const Json& j) {
   if (j["banks"].empty()) return "<p>No codebook banks in this file.</p>";
-  std::string out = "<table class=\"banks\"><thead><tr><th>bank</th><th>k</th><th>dim</th><th>entries</th><th>bytes</th>"
-                    "<th>symbols</th><th>used by</th></tr></thead><tbody>";
+  std::string out =
+      "<table class=\"banks\"><thead><tr><th>bank</th><th>k</th><th>dim</th><th>entries</th><th>bytes</th>"
+      "<th>symbols</th><th>used by</th></tr></thead><tbody>";
   for (const Json& b : j["banks"]) {
     std::string users;
     int count = 0;
@@ -147,9 +150,9 @@ std::string BankTable(const Json& j) {
             break;
           }
     if (count > 12) users += ", … (" + std::to_string(count) + " tensors)";
-    out += "<tr><td>" + std::to_string(b["index"].get<int>()) + "</td><td class=\"num\">" + Bytes(b["k"].get<uint64_t>()) +
-           "</td><td class=\"num\">" + std::to_string(b["dim"].get<int>()) + "</td><td>" +
-           HtmlEscape(b["entry_dtype"].get<std::string>()) + "</td><td class=\"num\">" +
+    out += "<tr><td>" + std::to_string(b["index"].get<int>()) + "</td><td class=\"num\">" +
+           Bytes(b["k"].get<uint64_t>()) + "</td><td class=\"num\">" + std::to_string(b["dim"].get<int>()) +
+           "</td><td>" + HtmlEscape(b["entry_dtype"].get<std::string>()) + "</td><td class=\"num\">" +
            Bytes(b["stored_bytes"].get<uint64_t>()) + "</td><td class=\"num\">" +
            Bytes(static_cast<uint64_t>(b["symbols"].get<double>())) + "</td><td>" + users + "</td></tr>";
   }
@@ -192,13 +195,12 @@ std::string InspectHtml(const Json& j, const std::string& title) {
                      Fmt("%.3f", tot["bits_per_weight"].get<double>()) + " bits/weight (tensor bytes only); format " +
                      j["format_version"].get<std::string>();
   if (!j["budget"].is_null())
-    meta += "; budget " + Bytes(j["budget"]["bytes"].get<uint64_t>()) + ", left " +
-            j["budget"]["left"].dump();
+    meta += "; budget " + Bytes(j["budget"]["bytes"].get<uint64_t>()) + ", left " + j["budget"]["left"].dump();
   const std::string shown_title = Printable(title);
-  std::string out = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + HtmlEscape(shown_title) +
-                    " — sdcodec inspect</title>" + kStyle + "</head><body>\n";
-  out += "<h1>" + HtmlEscape(shown_title) + "</h1><p class=\"meta\">" + HtmlEscape(meta) + "<br>encoder: " +
-         HtmlEscape(ShownName(j, "encoder")) + "</p>\n";
+  std::string out = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" +
+                    HtmlEscape(shown_title) + " — sdcodec inspect</title>" + kStyle + "</head><body>\n";
+  out += "<h1>" + HtmlEscape(shown_title) + "</h1><p class=\"meta\">" + HtmlEscape(meta) +
+         "<br>encoder: " + HtmlEscape(ShownName(j, "encoder")) + "</p>\n";
   out += "<h2>Bytes by role</h2>\n" + RoleBar(j) + "\n";
   out += "<h2>Tensors (largest first)</h2>\n<ul class=\"legend\">";
   for (const char* p : {"indices", "scales", "codes", "residual", "data"})

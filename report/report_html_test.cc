@@ -64,8 +64,8 @@ TEST(ReportHtml, SelfContained) {
   ASSERT_FALSE(j.is_null());
   const std::string page = InspectHtml(j, "model.sdc");
   EXPECT_EQ(page.rfind("<!DOCTYPE html>", 0), 0u);
-  for (const char* banned : {"http:", "https:", "<script", "<link", "<img", "<iframe", "src=", "href=", "url(",
-                             "@import"})
+  for (const char* banned :
+       {"http:", "https:", "<script", "<link", "<img", "<iframe", "src=", "href=", "url(", "@import"})
     EXPECT_EQ(page.find(banned), std::string::npos) << banned;
   // Every element that opens closes (void elements excepted), in the same count.
   for (const char* tag : {"html", "head", "body", "style", "svg", "table", "tr", "td", "ul", "li", "rect", "title"})

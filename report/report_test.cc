@@ -161,7 +161,6 @@ TEST(Report, TensorEntries) {
   for (const Json& t : j["tensors"]) EXPECT_NE(text.find(t["name"].get<std::string>()), std::string::npos);
 }
 
-
 // A file with banks: bank 0 (F16, zstd) shared by "a" and "b"; bank 1 (F32) used by "b" and twice by "c";
 // bank 2 (rans16) used by "d" alone; bank 3 used by nobody. Codebook tensors with residuals and u16 indices.
 std::vector<uint8_t> BankReportFile(uint32_t alignment) {

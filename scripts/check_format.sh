@@ -6,9 +6,7 @@
 #   bash scripts/check_format.sh FILE...    only these (what the pre-commit hook passes)
 #   bash scripts/check_format.sh --fix ...  rewrite the files in place instead
 #
-# Not yet enforced by scripts/test.sh: the tree predates .clang-format, and the one-time formatting pass
-# (bash scripts/check_format.sh --fix; commit) is applied after the branches in flight are merged. Then set
-# SDC_CHECK_FORMAT=1 as the default in scripts/test.sh.
+# scripts/test.sh runs it (SDC_CHECK_FORMAT=0 skips it); the one-time pass over the tree is committed.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"

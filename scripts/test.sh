@@ -6,8 +6,7 @@
 # install the library (static with the encoder, shared decoder-only) and build and run programs against the
 # installs (tests/downstream), check that every build reconstructs the same bytes
 # (scripts/cross_build_check.sh), run the Python tests, and a libFuzzer smoke run per target.
-#   SDC_CHECK_FORMAT=1  also require clang-format's layout (scripts/check_format.sh); off until the
-#                       one-time formatting pass has been committed, then on by default
+#   SDC_CHECK_FORMAT=0  skip the clang-format layout check (scripts/check_format.sh; on by default)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -20,9 +19,9 @@ if command -v ccache >/dev/null; then
   launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
 fi
 
-echo "== lint: ruff (pyproject.toml [tool.ruff]); C++ formatting $([ "${SDC_CHECK_FORMAT:-0}" = 1 ] && echo on || echo "off (SDC_CHECK_FORMAT=1)")"
+echo "== lint: ruff (pyproject.toml [tool.ruff]); C++ formatting (clang-format, .clang-format) $([ "${SDC_CHECK_FORMAT:-1}" = 1 ] && echo on || echo "off (SDC_CHECK_FORMAT=0)")"
 python3 -m ruff check .
-if [ "${SDC_CHECK_FORMAT:-0}" = 1 ]; then bash scripts/check_format.sh; fi
+if [ "${SDC_CHECK_FORMAT:-1}" = 1 ]; then bash scripts/check_format.sh; fi
 
 echo "== ctest (Release)"
 ctest --test-dir build --output-on-failure -j "$jobs"

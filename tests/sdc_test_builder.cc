@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <cmath>
 
-#include "format/checksum.h"
-#include "format/endian.h"
 #include "encoder/enc_rans.h"
 #include "encoder/enc_zstd.h"
+#include "format/checksum.h"
+#include "format/endian.h"
 #include "format/zstd_codec.h"
 #include "tests/test_util.h"
 

@@ -21,16 +21,16 @@ namespace sdc::test {
 // The parts of a codebook tensor (spec §8.4) as the builder writes them; each part may use its own codec.
 struct CodebookSpec {
   uint32_t dim = 4;
-  std::vector<uint32_t> banks;          // indices into Manifest.banks (FileBuilder::AddBank's return values)
-  std::vector<float> coefficients;      // one per bank
+  std::vector<uint32_t> banks;      // indices into Manifest.banks (FileBuilder::AddBank's return values)
+  std::vector<float> coefficients;  // one per bank
   DType scale_dtype = DType::kF16;
   uint32_t group_size = 0;
-  std::vector<uint8_t> scales;          // rows * groups_per_row little-endian values of scale_dtype
+  std::vector<uint8_t> scales;                // rows * groups_per_row little-endian values of scale_dtype
   std::vector<std::vector<uint8_t>> indices;  // one stream per bank: u8, or u16 LE when a bank has k > 256
   bool residual = false;
   uint64_t residual_count = 0;
-  std::vector<uint8_t> positions;       // LEB128 gaps (test::Leb128Gaps)
-  std::vector<uint8_t> values;          // int8
+  std::vector<uint8_t> positions;  // LEB128 gaps (test::Leb128Gaps)
+  std::vector<uint8_t> values;     // int8
   float step = 0;
   fb::Codec scales_codec = fb::Codec::Raw;
   std::vector<fb::Codec> index_codecs;  // per stream; missing entries are Raw

@@ -179,8 +179,8 @@ inline RefBank RefBankOf(std::span<const uint8_t> bytes, uint32_t k, uint32_t di
   const size_t n = static_cast<size_t>(k) * dim;
   b.entries.resize(n);
   for (size_t i = 0; i < n && (i + 1) * DTypeSize(entry_dtype) <= bytes.size(); ++i)
-    b.entries[i] = entry_dtype == DType::kF16 ? RefHalfToFloat(Le16(bytes.data() + 2 * i))
-                                              : FromBits(Le32(bytes.data() + 4 * i));
+    b.entries[i] =
+        entry_dtype == DType::kF16 ? RefHalfToFloat(Le16(bytes.data() + 2 * i)) : FromBits(Le32(bytes.data() + 4 * i));
   return b;
 }
 

@@ -23,8 +23,7 @@ __global__ void BeamKernel(const float* __restrict__ x, uint64_t n, kmath::BeamP
   const size_t threads = static_cast<size_t>(gridDim.x) * blockDim.x;
   const size_t tid = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   const kmath::BeamScratch s{res + tid, cost + tid, codes + tid, ts + tid, th + tid, tj + tid, threads};
-  for (uint64_t v = tid; v < n; v += threads)
-    kmath::BeamSearchVector(x + v * p.d, p, s, out + v * p.m_count);
+  for (uint64_t v = tid; v < n; v += threads) kmath::BeamSearchVector(x + v * p.d, p, s, out + v * p.m_count);
 }
 
 }  // namespace
@@ -50,8 +49,10 @@ Status BeamAssignCuda(const BeamRequest& req, std::span<uint32_t> codes) {
   const kmath::BeamScratchSize sz = kmath::ScratchSize(p);
   const size_t per_thread = sz.res * sizeof(float) + sz.cost * sizeof(double) + sz.codes * sizeof(uint32_t) +
                             sz.top * (sizeof(double) + 2 * sizeof(uint32_t));
-  const size_t threads = std::min({(n + cuda::kBeamThreads - 1) / cuda::kBeamThreads * cuda::kBeamThreads, cuda::kMaxThreads,
-                             std::max<size_t>(cuda::kBeamThreads, cuda::kScratchBytes / per_thread / cuda::kBeamThreads * cuda::kBeamThreads)});
+  const size_t threads =
+      std::min({(n + cuda::kBeamThreads - 1) / cuda::kBeamThreads * cuda::kBeamThreads, cuda::kMaxThreads,
+                std::max<size_t>(cuda::kBeamThreads,
+                                 cuda::kScratchBytes / per_thread / cuda::kBeamThreads * cuda::kBeamThreads)});
   SDC_RETURN_IF_ERROR(res.Alloc(sz.res * threads, "beam scratch"));
   SDC_RETURN_IF_ERROR(cost.Alloc(sz.cost * threads, "beam scratch"));
   SDC_RETURN_IF_ERROR(cds.Alloc(sz.codes * threads, "beam scratch"));

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "encoder/cuda/kmeans_cuda.h"
 #include "encoder/cuda/gpu_emulation.h"
+#include "encoder/cuda/kmeans_cuda.h"
 #include "encoder/cuda/test_support.h"
 #include "encoder/device.h"
 #include "encoder/enc_codebook.h"
@@ -22,9 +22,9 @@
 namespace sdc {
 namespace {
 
-#define REQUIRE_GPU()                                                 \
-  do {                                                                \
-    std::string why;                                                  \
+#define REQUIRE_GPU()                                                          \
+  do {                                                                         \
+    std::string why;                                                           \
     if (!CudaDeviceAvailable(&why)) GTEST_SKIP() << "no CUDA device: " << why; \
   } while (0)
 
@@ -71,8 +71,8 @@ TEST(CudaCompare, AssignmentMatchesEmulationAndCpu) {
       EXPECT_EQ(gpu, emu) << "d " << d << " penalty " << use_pen;
       EXPECT_EQ(gd, ed);
       const gputest::Ambiguity amb = gputest::FindAmbiguous(x, d, c, p);
-      EXPECT_EQ(gputest::UnambiguousMismatches(gpu, cpu, amb), 0u) << "d " << d << " penalty " << use_pen
-                                                                   << " (ambiguous points: " << amb.count << ")";
+      EXPECT_EQ(gputest::UnambiguousMismatches(gpu, cpu, amb), 0u)
+          << "d " << d << " penalty " << use_pen << " (ambiguous points: " << amb.count << ")";
     }
   }
 }

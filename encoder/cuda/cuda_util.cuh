@@ -16,9 +16,9 @@ inline Status Fail(const char* what, cudaError_t e) {
   return Status(StatusCode::kUnsupported, std::string("CUDA: ") + what + ": " + cudaGetErrorString(e));
 }
 
-#define SDC_CUDA_TRY(what, expr)                         \
-  do {                                                   \
-    const cudaError_t sdc_cuda_e_ = (expr);              \
+#define SDC_CUDA_TRY(what, expr)                                                   \
+  do {                                                                             \
+    const cudaError_t sdc_cuda_e_ = (expr);                                        \
     if (sdc_cuda_e_ != cudaSuccess) return ::sdc::cuda::Fail((what), sdc_cuda_e_); \
   } while (0)
 

@@ -39,7 +39,8 @@ TEST(Device, ResolvesToTheCpuWithoutAGpu) {
   ASSERT_TRUE(ResolveDevice(Device::kCpu, &d, &note).ok());
   EXPECT_EQ(d, Device::kCpu);
   ASSERT_TRUE(ResolveDevice(Device::kAuto, &d, &note).ok());
-  if (d == Device::kCuda) GTEST_SKIP() << "a CUDA device is present (" << note << "): the no-GPU behaviour is not observable";
+  if (d == Device::kCuda)
+    GTEST_SKIP() << "a CUDA device is present (" << note << "): the no-GPU behaviour is not observable";
   EXPECT_EQ(d, Device::kCpu);
   const std::string reason = BuiltWithCuda() ? "no CUDA device: " : "this build has no CUDA support";
   EXPECT_EQ(note.rfind("CPU (" + reason, 0), 0u) << note;
@@ -84,7 +85,8 @@ TEST(GpuPath, AssignmentAgreesWithTheCpuBeyondTheTolerance) {
 TEST(GpuPath, PenaltyThroughTheDispatcherMatchesAPaddedCoordinate) {
   // AssignNearestOn(CPU, penalty) is the CPU encoder's padded-coordinate call, exactly.
   const size_t d = 8, n = 1000, k = 32;
-  const std::vector<float> x = gputest::Gaussian(n * d, 1), c = gputest::Gaussian(k * d, 2), pen = gputest::Gaussian(k, 3, 0.5f, 1.0f);
+  const std::vector<float> x = gputest::Gaussian(n * d, 1), c = gputest::Gaussian(k * d, 2),
+                           pen = gputest::Gaussian(k, 3, 0.5f, 1.0f);
   std::vector<float> xp(n * (d + 1), 0.0f), cp(k * (d + 1));
   for (size_t i = 0; i < n; ++i) std::copy(x.begin() + i * d, x.begin() + (i + 1) * d, xp.begin() + i * (d + 1));
   for (size_t j = 0; j < k; ++j) {

@@ -245,8 +245,8 @@ SDC_HD inline void BeamSearchVector(const float* x, const BeamProblem& p, const 
       const float* r = s.res + static_cast<size_t>(cur * B + h) * d * st;
       const double base = s.cost[static_cast<size_t>(cur * B + h) * st];
       for (uint32_t j = 0; j < k; ++j) {
-        const double sc = BeamScore(r, st, bank + static_cast<size_t>(j) * d, a, d, base, bits != nullptr,
-                                    p.lambda, bits ? bits[j] : 0.0f);
+        const double sc = BeamScore(r, st, bank + static_cast<size_t>(j) * d, a, d, base, bits != nullptr, p.lambda,
+                                    bits ? bits[j] : 0.0f);
         BeamInsert(sc, h, j, keep, &count, s.top_score, s.top_h, s.top_j, st);
       }
     }
@@ -258,8 +258,7 @@ SDC_HD inline void BeamSearchVector(const float* x, const BeamProblem& p, const 
       const float* e = bank + static_cast<size_t>(j) * d;
       for (uint32_t t = 0; t < d; ++t) nr[t * st] = r[t * st] - a * e[t];
       const double carried = s.cost[static_cast<size_t>(cur * B + h) * st];
-      s.cost[static_cast<size_t>(nxt * B + c) * st] =
-          carried + (bits ? p.lambda * static_cast<double>(bits[j]) : 0.0);
+      s.cost[static_cast<size_t>(nxt * B + c) * st] = carried + (bits ? p.lambda * static_cast<double>(bits[j]) : 0.0);
       const uint32_t* oc = s.codes + static_cast<size_t>(cur * B + h) * M * st;
       uint32_t* ncodes = s.codes + static_cast<size_t>(nxt * B + c) * M * st;
       for (uint32_t q = 0; q < m; ++q) ncodes[q * st] = oc[q * st];

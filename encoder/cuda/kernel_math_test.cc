@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "encoder/cuda/gpu_emulation.h"
-#include "encoder/enc_kmeans_loop.h"
 #include "encoder/cuda/test_support.h"
+#include "encoder/enc_kmeans_loop.h"
 
 namespace sdc {
 namespace {
@@ -46,7 +46,8 @@ TEST(KernelMath, PenaltyIsAnExtraCoordinate) {
       xp.push_back(0.0f);
       cp.push_back(std::fabs(pen[i]));
       const float p = std::fabs(pen[i]);
-      EXPECT_EQ(Bits(kmath::SqDist(x.data() + i * d, c.data() + i * d, d, p)), Bits(kmath::SqDist(xp.data(), cp.data(), d + 1, 0.0f)));
+      EXPECT_EQ(Bits(kmath::SqDist(x.data() + i * d, c.data() + i * d, d, p)),
+                Bits(kmath::SqDist(xp.data(), cp.data(), d + 1, 0.0f)));
       EXPECT_EQ(Bits(kmath::Dist2Exact(x.data() + i * d, c.data() + i * d, d, p)),
                 Bits(kmath::Dist2Exact(xp.data(), cp.data(), d + 1, 0.0f)));
       // Reference: plain loops (float in coordinate order; double in coordinate order).
@@ -237,7 +238,8 @@ TEST(KernelMath, GemmCandidatesAlwaysContainTheExactArgmin) {
           uint32_t got = kmath::kNoIndex;
           for (uint32_t j = 0; j < k; ++j)
             if (a[j] <= limit) {
-              kmath::MergeNearest(kmath::SqDist(x.data() + i * d, c.data() + j * d, d, p ? p[j] : 0.0f), j, &best, &got);
+              kmath::MergeNearest(kmath::SqDist(x.data() + i * d, c.data() + j * d, d, p ? p[j] : 0.0f), j, &best,
+                                  &got);
               ++candidates;
             }
           ASSERT_EQ(got, want) << "d " << d << " point " << i;
@@ -273,8 +275,8 @@ TEST(KernelMath, ClusterAccumulationFollowsPointOrder) {
     for (uint32_t j = 0; j < k; ++j) {
       std::vector<double> sum(d);
       kmath::ClusterAcc acc;
-      kmath::AccumulateCluster(x.data(), d, weighted ? w.data() : nullptr, perm.data() + start[j], start[j + 1] - start[j],
-                               c.data() + j * d, sum.data(), &acc);
+      kmath::AccumulateCluster(x.data(), d, weighted ? w.data() : nullptr, perm.data() + start[j],
+                               start[j + 1] - start[j], c.data() + j * d, sum.data(), &acc);
       // Reference: the k-means statistics (enc_kmeans_loop.h), points in increasing order.
       std::vector<double> rs(d, 0.0);
       double W = 0, E = 0, far = -1;
@@ -315,7 +317,8 @@ struct RefHyp {
 };
 
 std::vector<uint32_t> RefBeam(const float* xv, uint32_t d, uint32_t k, uint32_t M, const std::vector<float>& banks,
-                              const std::vector<float>& alpha, uint32_t beam, double lambda, const std::vector<float>& bits) {
+                              const std::vector<float>& alpha, uint32_t beam, double lambda,
+                              const std::vector<float>& bits) {
   std::vector<RefHyp> hyps{{0.0, std::vector<float>(xv, xv + d), {}}}, next;
   std::vector<std::pair<double, std::pair<int, uint32_t>>> cand;
   for (uint32_t m = 0; m < M; ++m) {
@@ -358,12 +361,13 @@ TEST(KernelMath, BeamSearchEqualsTheCpuEncoderSearch) {
     double lambda;
     bool quantized;  // bank values on a coarse grid: many exactly equal scores
   };
-  const Case cases[] = {{8, 16, 2, 4, 0.0, false}, {8, 16, 3, 4, 0.3, false}, {4, 32, 4, 8, 0.05, false},
-                        {2, 8, 2, 2, 0.0, true},   {3, 8, 3, 5, 1.0, true},    {1, 4, 8, 3, 0.0, true},
+  const Case cases[] = {{8, 16, 2, 4, 0.0, false},  {8, 16, 3, 4, 0.3, false}, {4, 32, 4, 8, 0.05, false},
+                        {2, 8, 2, 2, 0.0, true},    {3, 8, 3, 5, 1.0, true},   {1, 4, 8, 3, 0.0, true},
                         {16, 64, 2, 64, 0.2, false}};
   for (const Case& cs : cases) {
     const uint32_t n = 150;
-    std::vector<float> x = gputest::Gaussian(n * cs.d, 41 + cs.k), banks = gputest::Gaussian(cs.M * cs.k * cs.d, 42 + cs.M);
+    std::vector<float> x = gputest::Gaussian(n * cs.d, 41 + cs.k),
+                       banks = gputest::Gaussian(cs.M * cs.k * cs.d, 42 + cs.M);
     std::vector<float> alpha = gputest::Gaussian(cs.M, 43, 0.1f, 1.0f), bits(cs.M * cs.k);
     if (cs.quantized) {
       for (float& v : x) v = std::round(v * 2) / 2;
@@ -392,14 +396,19 @@ TEST(KernelMath, BeamSearchEqualsTheCpuEncoderSearch) {
         std::vector<uint32_t> codes(sz.codes * stride), th(sz.top * stride), tj(sz.top * stride);
         for (uint32_t v = 0; v < n; ++v) {
           const size_t lane = v % stride;
-          const kmath::BeamScratch s{res.data() + lane, cost.data() + lane, codes.data() + lane, ts.data() + lane,
-                                     th.data() + lane,  tj.data() + lane,   stride};
+          const kmath::BeamScratch s{res.data() + lane,
+                                     cost.data() + lane,
+                                     codes.data() + lane,
+                                     ts.data() + lane,
+                                     th.data() + lane,
+                                     tj.data() + lane,
+                                     stride};
           std::vector<uint32_t> got(cs.M);
           kmath::BeamSearchVector(x.data() + v * cs.d, p, s, got.data());
           const std::vector<uint32_t> want =
               RefBeam(x.data() + v * cs.d, cs.d, cs.k, cs.M, banks, alpha, cs.beam, cs.lambda, bb);
-          ASSERT_EQ(got, want) << "d " << cs.d << " k " << cs.k << " M " << cs.M << " beam " << cs.beam << " vector " << v
-                               << " bits " << with_bits << " stride " << stride;
+          ASSERT_EQ(got, want) << "d " << cs.d << " k " << cs.k << " M " << cs.M << " beam " << cs.beam << " vector "
+                               << v << " bits " << with_bits << " stride " << stride;
         }
       }
       // The emulated batch (what the GPU kernel computes for all vectors) gives the same codes.

@@ -21,7 +21,7 @@ namespace cuda {
 namespace {
 
 constexpr unsigned kThreads = 128;
-constexpr uint32_t kSharedFloats = 12288;  // 48 KiB of centroid tile per block
+constexpr uint32_t kSharedFloats = 12288;              // 48 KiB of centroid tile per block
 constexpr size_t kGemmChunkFloats = size_t{64} << 20;  // 256 MiB of x.c per GEMM
 
 // ---------------------------------------------------------------------------------------------------------
@@ -231,7 +231,7 @@ __global__ void AccumulateKernel(const float* __restrict__ x, uint32_t d, const 
 struct DevicePoints {
   const float* x = nullptr;  // n x d
   uint32_t n = 0, d = 0;
-  std::vector<float> mu;     // centre for the GEMM path (d)
+  std::vector<float> mu;         // centre for the GEMM path (d)
   DevBuf<float> xc, xn, mu_dev;  // centred points and their norms, made on first GEMM use
   bool centred = false;
 };
@@ -284,7 +284,7 @@ Status AssignOnDevice(DevicePoints& p, const float* c, const float* pen, uint32_
       return Status(StatusCode::kUnsupported, "CUDA: cublasSgemm failed");
     const size_t threads = static_cast<size_t>(nb) * 32;
     GemmRefineKernel<<<Blocks(threads, kThreads), kThreads>>>(s.g.get(), i0, nb, k, p.xn.get(), s.cn.get(), cnmax, dd,
-                                                             p.x, d, c, pen, assign, dist2);
+                                                              p.x, d, c, pen, assign, dist2);
     SDC_RETURN_IF_ERROR(CheckLaunch("GEMM refinement kernel", true));
   }
   return Status::Ok();
@@ -418,8 +418,8 @@ Status AssignNearestCuda(std::span<const float> x, size_t d, std::span<const flo
   pts.d = static_cast<uint32_t>(d);
   if (d >= kCudaGemmMinDim) pts.mu = cuda::Mean(centroids.data(), k, d);  // centre on the centroids (as the CPU)
   cuda::Scratch s;
-  SDC_RETURN_IF_ERROR(cuda::AssignOnDevice(pts, cd.get(), penalty.empty() ? nullptr : pd.get(), static_cast<uint32_t>(k), s,
-                                           ad.get(), dist2.empty() ? nullptr : d2.get()));
+  SDC_RETURN_IF_ERROR(cuda::AssignOnDevice(pts, cd.get(), penalty.empty() ? nullptr : pd.get(),
+                                           static_cast<uint32_t>(k), s, ad.get(), dist2.empty() ? nullptr : d2.get()));
   SDC_RETURN_IF_ERROR(ad.Download(assign.data(), n, "download assignments"));
   if (!dist2.empty()) SDC_RETURN_IF_ERROR(d2.Download(dist2.data(), n, "download distances"));
   return Status::Ok();
@@ -429,8 +429,7 @@ Status KMeansCuda(std::span<const float> x, size_t d, std::span<const float> wei
                   KMeansResult* out) {
   return RunKMeans(
       x, d, weights, opt,
-      [](std::span<const float> xs, size_t dim, std::span<const float> w, size_t k,
-         std::unique_ptr<KMeansBackend>* o) {
+      [](std::span<const float> xs, size_t dim, std::span<const float> w, size_t k, std::unique_ptr<KMeansBackend>* o) {
         std::lock_guard<std::mutex> lock(cuda::Lock());
         SDC_RETURN_IF_ERROR(cuda::Ready());
         auto backend = std::make_unique<cuda::CudaKMeansBackend>();

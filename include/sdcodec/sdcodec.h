@@ -45,12 +45,12 @@ enum {
 typedef struct sdc_decoder sdc_decoder;
 
 typedef struct {
-  const char* name;         /* owned by the decoder; valid while it lives */
-  const char* dtype;        /* safetensors spelling: "F32", "F16", "BF16", "I64", ... */
-  const char* role;         /* "embedding", "head", "attention", "mlp", "norm", "other" */
+  const char* name;  /* owned by the decoder; valid while it lives */
+  const char* dtype; /* safetensors spelling: "F32", "F16", "BF16", "I64", ... */
+  const char* role;  /* "embedding", "head", "attention", "mlp", "norm", "other" */
   uint32_t rank;
   uint64_t shape[SDC_MAX_RANK];
-  uint64_t nbytes;          /* bytes of the reconstructed tensor */
+  uint64_t nbytes; /* bytes of the reconstructed tensor */
 } sdc_tensor_info;
 
 SDC_API const char* sdc_last_error(void);
@@ -93,15 +93,15 @@ typedef struct {
 } sdc_tensor_in;
 
 SDC_API int sdc_encode(const sdc_tensor_in* tensors, size_t n, const sdc_tensor_in* importance, size_t n_importance,
-               const char* options_json, uint8_t** out, size_t* out_size);
+                       const char* options_json, uint8_t** out, size_t* out_size);
 
 /* sdc_encode with calibration Hessians for loss-aware coding: hessians is NULL or n_hessians entries, each a
  * square [in, in] float matrix H = E[x xT] over the inputs that multiply the columns of the 2-D tensor it is
  * named after (the --hessians format of `sdcodec encode`). Per-tensor sensitivities go in options_json as
  * {"sensitivity": {name: factor}}. */
-int sdc_encode_calibrated(const sdc_tensor_in* tensors, size_t n, const sdc_tensor_in* importance,
-                          size_t n_importance, const sdc_tensor_in* hessians, size_t n_hessians,
-                          const char* options_json, uint8_t** out, size_t* out_size);
+int sdc_encode_calibrated(const sdc_tensor_in* tensors, size_t n, const sdc_tensor_in* importance, size_t n_importance,
+                          const sdc_tensor_in* hessians, size_t n_hessians, const char* options_json, uint8_t** out,
+                          size_t* out_size);
 
 #ifdef __cplusplus
 }

@@ -181,8 +181,8 @@ inline Status Encode(const std::vector<TensorRef>& tensors, const std::vector<Te
   auto to_c = [](const std::vector<TensorRef>& in) {
     std::vector<sdc_tensor_in> c(in.size());
     for (size_t i = 0; i < in.size(); ++i)
-      c[i] = {in[i].name.c_str(), in[i].dtype.c_str(), static_cast<uint32_t>(in[i].shape.size()), in[i].shape.data(),
-              in[i].data, in[i].nbytes};
+      c[i] = {in[i].name.c_str(), in[i].dtype.c_str(), static_cast<uint32_t>(in[i].shape.size()),
+              in[i].shape.data(), in[i].data,          in[i].nbytes};
     return c;
   };
   const std::vector<sdc_tensor_in> t = to_c(tensors), imp = to_c(importance), hess = to_c(hessians);

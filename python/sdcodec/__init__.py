@@ -66,7 +66,8 @@ def encode(tensors, budget=None, importance=None, assets=None, hessians=None, **
       minimises the importance-weighted squared error, e.g. with the diagonal of X^T X per input channel.
     assets: name -> bytes (a tokenizer, a config), stored losslessly and counted in the budget.
     hessians: name -> square [in, in] matrix H = E[x xᵀ] over the inputs of that 2-D weight (calibrate() makes
-      them): loss-aware coding with error feedback through H, errors measured as tr(ΔW H ΔWᵀ).
+      them): loss-aware coding with error feedback through H, each row's error measured as ΔW_r H ΔW_rᵀ
+      (relative to the row's mean square by default; sensitivity={name: a} from sensitivities() makes it a·tr(ΔW H ΔWᵀ)).
     options: the encode options, the CLI's names with underscores (listed below, from the same table as
       `sdcodec encode --help`); an unknown name or a value out of range raises sdcodec.Error.
     """

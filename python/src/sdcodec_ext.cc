@@ -37,8 +37,12 @@ using TensorOut = std::tuple<std::string, std::string, std::vector<uint64_t>, nb
 sdc::TensorView View(const TensorIn& t) {
   const nb::bytes& b = std::get<3>(t);
   const std::vector<uint64_t>& shape = std::get<2>(t);
-  const sdc_tensor_in in{std::get<0>(t).c_str(), std::get<1>(t).c_str(), static_cast<uint32_t>(shape.size()),
-                         shape.data(), b.c_str(), b.size()};
+  const sdc_tensor_in in{std::get<0>(t).c_str(),
+                         std::get<1>(t).c_str(),
+                         static_cast<uint32_t>(shape.size()),
+                         shape.data(),
+                         b.c_str(),
+                         b.size()};
   sdc::TensorView v;
   Check(sdc::capi::ToView(in, &v));
   return v;
@@ -89,8 +93,9 @@ nb::bytes Encode(const std::vector<TensorIn>& tensors, const std::vector<TensorI
   return nb::bytes(reinterpret_cast<const char*>(r.file.data()), r.file.size());
 }
 
-std::pair<std::vector<TensorOut>, std::vector<std::pair<std::string, nb::bytes>>> Decode(
-    nb::bytes data, uint64_t max_tensor_bytes, uint64_t max_output_bytes) {
+std::pair<std::vector<TensorOut>, std::vector<std::pair<std::string, nb::bytes>>> Decode(nb::bytes data,
+                                                                                         uint64_t max_tensor_bytes,
+                                                                                         uint64_t max_output_bytes) {
   auto d = Open(data, Limits(max_tensor_bytes, max_output_bytes));
   std::vector<sdc::DecodedTensor> tensors;
   std::vector<sdc::DecodedAsset> assets;
@@ -111,7 +116,9 @@ std::pair<std::vector<TensorOut>, std::vector<std::pair<std::string, nb::bytes>>
   return out;
 }
 
-std::string Inspect(nb::bytes data) { return sdc::DumpJson(sdc::InspectJson(Open(data, sdc::DecodeLimits())->container())); }
+std::string Inspect(nb::bytes data) {
+  return sdc::DumpJson(sdc::InspectJson(Open(data, sdc::DecodeLimits())->container()));
+}
 
 void Verify(nb::bytes data, uint64_t max_tensor_bytes, uint64_t max_output_bytes) {
   auto d = Open(data, Limits(max_tensor_bytes, max_output_bytes));
@@ -126,7 +133,8 @@ void Verify(nb::bytes data, uint64_t max_tensor_bytes, uint64_t max_output_bytes
 // A safetensors file's tensors as (name, dtype, shape, bytes) and its metadata, validated by the C++ reader.
 std::pair<std::vector<TensorOut>, std::map<std::string, std::string>> ParseSafetensors(nb::bytes data) {
   sdc::SafetensorsFile f;
-  Check(sdc::ParseSafetensors(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data.c_str()), data.size()), &f));
+  Check(
+      sdc::ParseSafetensors(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data.c_str()), data.size()), &f));
   std::pair<std::vector<TensorOut>, std::map<std::string, std::string>> out;
   for (const sdc::TensorView& t : f.tensors)
     out.first.emplace_back(t.name, sdc::DTypeName(t.dtype), t.shape,
@@ -135,7 +143,8 @@ std::pair<std::vector<TensorOut>, std::map<std::string, std::string>> ParseSafet
   return out;
 }
 
-nb::bytes SerializeSafetensors(const std::vector<TensorIn>& tensors, const std::map<std::string, std::string>& metadata) {
+nb::bytes SerializeSafetensors(const std::vector<TensorIn>& tensors,
+                               const std::map<std::string, std::string>& metadata) {
   std::vector<sdc::TensorView> views;
   for (const TensorIn& t : tensors) views.push_back(View(t));
   std::vector<uint8_t> out;
