@@ -5,7 +5,10 @@ every language model given, with the same tensors and the same calibration Hessi
 
 Usage:
   python3 bench/loss_aware.py [--models stories260K[,NAME...]] [--sdcodec build/sdcodec] [--out-dir bench/results]
-                              [--setting 'sdcodec LABEL=ARGS']... [--no-lrzip] [--no-sdcodec] [--no-cache]
+                              [--setting 'sdcodec LABEL=ARGS']... [--no-lrzip] [--no-sdcodec] [--no-cache] [--quick]
+
+--quick (for models whose every score takes a while, the proving ground's): the record pipeline's k-grid int3-int5
+points only (the targets of issue 11's goal), sdcodec bracketing each within 12 % in bytes, at most 4 encodes each.
 
 A setting's `@sensitivity` argument becomes the JSON file of per-tensor sensitivities measured on the model's
 calibration loss (`sdcodec.sensitivities(lm.calib_loss, ...)`, cached), e.g.
@@ -59,6 +62,7 @@ BITS = (3, 4, 5, 6)
 DEFAULT_SETTINGS = {"sdcodec scalar": ("--method", "scalar", "--min-numel", "0", "--raw-dtype", "f16")}
 BRACKET_TOLERANCE = 1.06   # the bracketing sdcodec points of a target lie within 6 % in bytes
 MAX_ENCODES_PER_TARGET = 6
+QUICK_BITS, QUICK_TOLERANCE, QUICK_MAX_ENCODES = (3, 4, 5), 1.12, 4
 
 
 def load_model(name: str):
@@ -99,23 +103,23 @@ def is_target(p: LaPoint, thr: int) -> bool:
     return p.ok and p.family == "record pipeline" and f"≤ {thr:,}" in p.config
 
 
-def search_budgets(run: ModelRun, binary: Binary, label: str, args: tuple[str, ...],
-                   targets: list[LaPoint]) -> list[LaPoint]:
-    """sdcodec points of one setting whose Pareto front brackets every target's bpb within BRACKET_TOLERANCE in
+def search_budgets(run: ModelRun, binary: Binary, label: str, args: tuple[str, ...], targets: list[LaPoint],
+                   tolerance: float = BRACKET_TOLERANCE, max_encodes: int = MAX_ENCODES_PER_TARGET) -> list[LaPoint]:
+    """sdcodec points of one setting whose Pareto front brackets every target's bpb within `tolerance` in
     bytes: from the target's bytes (or the nearest earlier point), step by 0.83x / 1.2x until the target is
     bracketed, then bisect the bracket in log bytes."""
     from curves import pareto, pareto_indices, segment_at_quality
     pts: list[LaPoint] = []
     for tgt in sorted(targets, key=lambda p: p.nbytes):
         tried: set[int] = set()
-        for _ in range(MAX_ENCODES_PER_TARGET):
+        for _ in range(max_encodes):
             ok = [p for p in pts if p.ok]
             pairs = [(p.nbytes, -p.bpb) for p in ok]
             front_pts = [ok[i] for i in pareto_indices(pairs)]
             seg = segment_at_quality(pareto(pairs), -tgt.bpb) if ok else None
             if seg is not None:
                 lo, hi = front_pts[seg[0]], front_pts[seg[1]]
-                if hi.nbytes <= BRACKET_TOLERANCE * lo.nbytes:
+                if hi.nbytes <= tolerance * lo.nbytes:
                     break
                 budget = int(round((lo.nbytes * hi.nbytes) ** 0.5))
                 if lo.budget is not None and hi.budget is not None:
@@ -162,13 +166,19 @@ def run_model(name: str, args, binary: Binary, started: str) -> None:
     quantizes = any(t.ndim == 2 and t.size > RECORD_KEEP_FLOAT_MAX_NUMEL for t in run.weights.values())
     lrzip = not args.no_lrzip and cz.lrzip_path() is not None
     thr = scaled_keep_float_threshold(run.params)
-    baselines = record_baselines(run.params, quantizes, lrzip) + gptq_baselines(list(BITS), published_int6=False)
+    if args.quick:
+        lrzip = False
+        baselines = [b for b in record_baselines(run.params, quantizes, False)
+                     if b.cfg.k_mode == "grid" and b.cfg.bits in QUICK_BITS]
+    else:
+        baselines = record_baselines(run.params, quantizes, lrzip) + gptq_baselines(list(BITS), published_int6=False)
     points = [run.baseline(b) for b in baselines]
     targets = [p for p in points if is_target(p, thr)]
     settings = parse_settings(args.setting)
     if not args.no_sdcodec:
         for label, sargs in settings.items():
-            points += search_budgets(run, binary, label, sargs, targets)
+            points += (search_budgets(run, binary, label, sargs, targets, QUICK_TOLERANCE, QUICK_MAX_ENCODES)
+                       if args.quick else search_budgets(run, binary, label, sargs, targets))
     md = render(run, points, targets, {} if args.no_sdcodec else settings, binary, lrzip, thr, quantizes, sys.argv, started,
                 time.monotonic() - t0)
     out_dir = Path(args.out_dir)
@@ -188,6 +198,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         "measured on the model's calibration loss)")
     p.add_argument("--no-lrzip", action="store_true", help="skip the lrzip variant (minutes per run)")
     p.add_argument("--no-cache", action="store_true", help="recompute every point (the cache is rewritten)")
+    p.add_argument("--quick", action="store_true", help="record k-grid int3-int5 targets only, bracketed within 12 %% "
+                   "in bytes, at most 4 encodes each (module docstring)")
     p.add_argument("--out-dir", default=str(RESULTS))
     return p.parse_args(argv)
 
