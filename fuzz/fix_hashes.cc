@@ -59,21 +59,46 @@ void Store(std::vector<uint8_t>* file, Layout* l) {
   *file = std::move(out);
 }
 
+// Where table `t`'s 8-byte field `field` lies in `buf`, or null when the table has no such field or it would
+// not lie wholly inside `buf`. Resolved before anything is written: in a hostile manifest tables may overlap,
+// so one table's hash field can be another's vtable offset, and a write would move where that one's field is.
+// (Generated tables derive from flatbuffers::Table privately; the object is the table.)
+template <typename T>
+uint8_t* FieldAt(const T* table, flatbuffers::voffset_t field, std::vector<uint8_t>& buf) {
+  const auto* t = reinterpret_cast<const flatbuffers::Table*>(table);
+  const flatbuffers::voffset_t at = t->GetOptionalFieldOffset(field);
+  if (at == 0) return nullptr;
+  const uint8_t* p = reinterpret_cast<const uint8_t*>(t) + at;
+  if (p < buf.data() || p + sizeof(uint64_t) > buf.data() + buf.size()) return nullptr;
+  return buf.data() + (p - buf.data());
+}
+
+// Writes each (place, hash); true if any byte changed.
+bool WriteHashes(const std::vector<std::pair<uint8_t*, uint64_t>>& writes) {
+  bool changed = false;
+  for (const auto& [p, h] : writes) {
+    changed |= flatbuffers::ReadScalar<uint64_t>(p) != h;
+    flatbuffers::WriteScalar<uint64_t>(p, h);
+  }
+  return changed;
+}
+
 void FixSectionHashes(const std::vector<uint8_t>& file, Layout* l) {
   fb::Manifest* m = fb::GetMutableManifest(l->manifest.data());
   if (!m->sections()) return;
   const uint64_t data_start = kHeaderSize + l->header.manifest_stored_size;
   const uint64_t data_size = file.size() - data_start;
-  // Read everything first, write after: in a hostile manifest tables may overlap, so one section's hash
-  // field can be another's offset, or the uoffset to the next table.
+  // Read everything (hashes and the places of their fields) first, write after (FieldAt).
   auto* sections = m->mutable_sections();
-  std::vector<std::pair<fb::Section*, uint64_t>> hashes;
+  std::vector<std::pair<uint8_t*, uint64_t>> writes;
   for (uint32_t i = 0; i < sections->size(); ++i) {
-    fb::Section* s = sections->GetMutableObject(i);
+    const fb::Section* s = sections->GetMutableObject(i);
     if (s->offset() > data_size || s->stored_size() > data_size - s->offset()) continue;
-    hashes.push_back({s, Xxh64(std::span<const uint8_t>(file).subspan(data_start + s->offset(), s->stored_size()))});
+    uint8_t* p = FieldAt(s, fb::Section::VT_XXH64, l->manifest);
+    if (p)
+      writes.push_back({p, Xxh64(std::span<const uint8_t>(file).subspan(data_start + s->offset(), s->stored_size()))});
   }
-  for (const auto& [s, h] : hashes) s->mutate_xxh64(h);
+  WriteHashes(writes);
 }
 
 bool FixTensorHashes(const std::vector<uint8_t>& file, Layout* l) {
@@ -84,15 +109,13 @@ bool FixTensorHashes(const std::vector<uint8_t>& file, Layout* l) {
   Container c;
   if (!Container::Open(file, limits, &c).ok() || !c.manifest().tensors()) return false;
   fb::Manifest* m = fb::GetMutableManifest(l->manifest.data());
-  std::vector<std::pair<fb::Tensor*, uint64_t>> hashes;  // all read before any is written (see above)
+  std::vector<std::pair<uint8_t*, uint64_t>> writes;  // all read before any is written (FieldAt)
   for (uint32_t i = 0; i < c.manifest().tensors()->size(); ++i) {
     std::vector<uint8_t> out;
-    if (ReconstructUnchecked(c, i, &out).ok())
-      hashes.push_back({m->mutable_tensors()->GetMutableObject(i), Xxh64(out)});
+    uint8_t* p = FieldAt(m->mutable_tensors()->GetMutableObject(i), fb::Tensor::VT_XXH64, l->manifest);
+    if (p && ReconstructUnchecked(c, i, &out).ok()) writes.push_back({p, Xxh64(out)});
   }
-  bool changed = false;
-  for (const auto& [t, h] : hashes) changed |= t->mutate_xxh64(h);
-  return changed;
+  return WriteHashes(writes);
 }
 
 }  // namespace
