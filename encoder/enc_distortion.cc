@@ -65,6 +65,17 @@ double ErrorMeasure::Signal(std::span<const float> w) const {
   return s;
 }
 
+std::vector<double> InverseRowMeanSquares(std::span<const float> w, uint64_t rows, uint64_t cols) {
+  std::vector<double> out(rows, 0.0);
+  for (uint64_t r = 0; r < rows; ++r) {
+    double ms = 0;
+    for (uint64_t c = 0; c < cols; ++c) ms += static_cast<double>(w[r * cols + c]) * w[r * cols + c];
+    ms /= static_cast<double>(cols);
+    out[r] = ms > 0 ? 1.0 / ms : 0.0;
+  }
+  return out;
+}
+
 Status MakeErrorMeasure(const TensorView& t, std::span<const float> w, uint64_t numel, std::span<const double> hessian,
                         const EncodeOptions& o, std::vector<float>* importance, ErrorMeasure* out) {
   ErrorMeasure m;
@@ -83,13 +94,7 @@ Status MakeErrorMeasure(const TensorView& t, std::span<const float> w, uint64_t 
       double trace = 0;
       for (uint64_t c = 0; c < cols; ++c) trace += hessian[c * cols + c];
       m.factor = trace > 0 ? static_cast<double>(cols) / trace : 1.0;
-      if (!w.empty()) m.row_weight.assign(m.rows, 0.0);
-      for (uint64_t r = 0; r < m.rows && !w.empty(); ++r) {
-        double ms = 0;
-        for (uint64_t c = 0; c < cols; ++c) ms += static_cast<double>(w[r * cols + c]) * w[r * cols + c];
-        ms /= static_cast<double>(cols);
-        m.row_weight[r] = ms > 0 ? 1.0 / ms : 0.0;
-      }
+      if (!w.empty()) m.row_weight = InverseRowMeanSquares(w, m.rows, cols);
     }
   } else {
     const bool user = o.importance.count(t.name) > 0;
@@ -110,13 +115,9 @@ Status ExpandImportance(const TensorView& t, std::span<const float> w, uint64_t 
   if (it == o.importance.end()) {
     if (!o.relative_distortion || w.empty()) return Status::Ok();
     out->resize(numel);
-    for (uint64_t r = 0; r < rl.rows; ++r) {
-      double ms = 0;
-      for (uint64_t c = 0; c < rl.cols; ++c) ms += static_cast<double>(w[r * rl.cols + c]) * w[r * rl.cols + c];
-      ms /= static_cast<double>(rl.cols);
-      const float weight = ms > 0 ? static_cast<float>(1.0 / ms) : 0.0f;
-      std::fill(out->begin() + r * rl.cols, out->begin() + (r + 1) * rl.cols, weight);
-    }
+    const std::vector<double> inv = InverseRowMeanSquares(w, rl.rows, rl.cols);
+    for (uint64_t r = 0; r < rl.rows; ++r)
+      std::fill(out->begin() + r * rl.cols, out->begin() + (r + 1) * rl.cols, static_cast<float>(inv[r]));
     return Status::Ok();
   }
   const std::vector<float>& v = it->second;

@@ -47,6 +47,9 @@ struct ErrorMeasure {
 Status MakeErrorMeasure(const TensorView& t, std::span<const float> w, uint64_t numel, std::span<const double> hessian,
                         const EncodeOptions& o, std::vector<float>* importance, ErrorMeasure* out);
 
+// 1 / each row's mean square (0 for a row of zeros): the relative measure's row weights, with or without H.
+std::vector<double> InverseRowMeanSquares(std::span<const float> w, uint64_t rows, uint64_t cols);
+
 // One stored F32/F16/BF16 value as binary32.
 float LoadAsFloat(DType t, const uint8_t* p);
 
