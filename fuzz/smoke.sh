@@ -9,16 +9,30 @@ if ! command -v clang++ >/dev/null; then echo "fuzz smoke: clang++ not found, sk
 CC=clang CXX=clang++ cmake -S "$root" -B "$root/build-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DSDC_BUILD_FUZZERS=ON -DSDC_BUILD_ENCODER=OFF -DSDC_BUILD_TESTS=OFF >/dev/null
 cmake --build "$root/build-fuzz" -j "$(nproc)" >/dev/null
+# The targets run side by side, as many at a time as there are cores (each libFuzzer run is one process).
 status=0
-for target in container decode manifest safetensors rans; do
-  work=$(mktemp -d)  # new corpus entries stay out of the repository
-  mkdir -p "$root/fuzz/crashes/$target"
-  if ! "$root/build-fuzz/fuzz/fuzz_$target" "$work" "$root/fuzz/corpus/$target" -dict="$root/fuzz/sdc.dict" \
-      -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
-      -artifact_prefix="$root/fuzz/crashes/$target/" 2>"$work.log"; then
-    echo "fuzz smoke: fuzz_$target found a problem; see $work.log"; status=1
+targets=(container decode manifest safetensors rans)
+work=$(mktemp -d)  # new corpus entries stay out of the repository
+trap 'rm -rf "$work"' EXIT
+run_one() {
+  local target=$1
+  mkdir -p "$root/fuzz/crashes/$target" "$work/$target"
+  "$root/build-fuzz/fuzz/fuzz_$target" "$work/$target" "$root/fuzz/corpus/$target" -dict="$root/fuzz/sdc.dict" \
+    -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+    -artifact_prefix="$root/fuzz/crashes/$target/" 2>"$work/$target.log"
+}
+pids=()
+for target in "${targets[@]}"; do
+  while (($(jobs -rp | wc -l) >= $(nproc))); do wait -n || true; done
+  run_one "$target" & pids+=($!)
+done
+for i in "${!targets[@]}"; do
+  target=${targets[$i]}
+  if ! wait "${pids[$i]}"; then
+    status=1
+    keep=$(mktemp "${TMPDIR:-/tmp}/fuzz_$target.XXXXXX.log"); cp "$work/$target.log" "$keep"
+    echo "fuzz smoke: fuzz_$target found a problem; see $keep"
   fi
-  grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb)|cov:" "$work.log" | tail -3 | sed "s/^/fuzz_$target: /"
-  rm -rf "$work"
+  grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb)|cov:" "$work/$target.log" | tail -3 | sed "s/^/fuzz_$target: /"
 done
 exit $status
