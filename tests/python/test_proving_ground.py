@@ -180,3 +180,25 @@ def test_seeds_runs_on_tiny_models(tmp_path, sdcodec, monkeypatch):
                     ("vocab", 3), ("vocab", 4)]:
         assert f"| {note} | {n} |" in text, (note, n)
     assert (tmp_path / "seeds_vocab.svg").exists()
+
+
+def test_plan_train_submit_example(tmp_path):
+    """examples/plan_train_submit.py on toy sizes: plan's solved width is the widest that fits the room the code
+    leaves, the trained model's artifact fits it and is close to the prediction, the kit's decoder gives back
+    what the library gives, and the round trip scores near the unquantised model."""
+    env = {**__import__("os").environ, "SDC_PG_CACHE": str(tmp_path / "cache")}
+    subprocess.run([sys.executable, "-c", "import pathlib, sys; sys.path.insert(0, 'bench'); from lm import build, zoo; "
+                    f"build.build('pg-unique', build.tiny(zoo.SPECS['pg-unique']), pathlib.Path('{tmp_path}'), "
+                    "log=lambda s: None)"], cwd=ROOT, env=env, check=True)
+    p = subprocess.run([sys.executable, str(ROOT / "examples" / "plan_train_submit.py"), "--tiny", "--pilot",
+                        str(tmp_path / "pg-unique"), "--vocab", "300", "--cap", "60000", "--out", str(tmp_path / "out")],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    s = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert s["room"] == 60000 - s["code"] and s["code"] > 10000   # the decoder and the script are counted
+    assert s["predicted"] <= s["room"] < s["next_predicted"] and s["next_dim"] > s["dim"] > 0
+    assert s["artifact"] <= s["room"] and s["total"] == s["artifact"] + s["code"] <= 60000
+    assert abs(s["artifact"] / s["predicted"] - 1) < 0.05
+    assert s["round_trip"] == "identical tensors and assets"
+    assert abs(s["bpb_after"] - s["bpb_before"]) < 0.05 * s["bpb_before"]
+    assert (tmp_path / "out" / "submission" / "sdc_decoder.py").exists() and "bpb round trip" in p.stdout
