@@ -36,8 +36,10 @@ fi
 
 step "ctest (ASan + UBSan, Debug -O1; every target built with warnings as errors)"
 # -O1: the sanitizers' usual level (the heavy encoder tests run about three times faster than at -O0); Debug
-# keeps the assertions on.
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" -DCMAKE_C_FLAGS_DEBUG="-O1 -g" -DSDC_SANITIZE=ON -DCMAKE_COMPILE_WARNING_AS_ERROR=ON \
+# keeps the assertions on. At -O1 GCC 12 reports maybe-uninitialized inside libstdc++'s std::regex and
+# std::function (false positives), so that one warning is not an error here.
+asan_flags="-O1 -g -Wno-error=maybe-uninitialized"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="$asan_flags" -DCMAKE_C_FLAGS_DEBUG="$asan_flags" -DSDC_SANITIZE=ON -DCMAKE_COMPILE_WARNING_AS_ERROR=ON \
   "${launcher[@]}" >/dev/null
 cmake --build build-asan -j "$jobs" >/dev/null
 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j "$jobs"
