@@ -14,14 +14,18 @@ decoder_objs=("$full/format/libsdc_format.a" "$full/decoder/libsdc_decoder.a" "$
 for f in "${encoder_libs[@]}" "${decoder_objs[@]}"; do
   [ -f "$f" ] || { echo "check_decoder_symbols: $f is missing (build both first)"; exit 1; }
 done
-# Strong definitions (text, data, bss, read-only), mangled so that overloads compare exactly.
+# Strong definitions (text, data, bss, read-only), mangled so that overloads compare exactly. On the decoder
+# side local ones count too: a decoder-only build with shared libraries hides every symbol of the static archives
+# it links into sdcodec (visibility preset hidden), so a linked-in encoder function shows as local there. Names
+# with internal linkage mangle differently (_ZL..., _GLOBAL__N_), so they never match an encoder's global name.
 strong() { nm --defined-only -P "$@" 2>/dev/null | awk '$2 ~ /^[TDBR]$/ {print $1}' | sort -u; }
+defined() { nm --defined-only -P "$@" 2>/dev/null | awk '$2 ~ /^[TDBRtdbr]$/ {print $1}' | sort -u; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 strong "${encoder_libs[@]}" >"$tmp/encoder"
 status=0
 for f in "${decoder_objs[@]}"; do
-  strong "$f" >"$tmp/decoder"
+  defined "$f" >"$tmp/decoder"
   both=$(comm -12 "$tmp/encoder" "$tmp/decoder" | c++filt)
   codec=$(nm -C "$f" 2>/dev/null | grep -E "sdc::(RansEncode|ZstdCompress)" || true)
   echo "check_decoder_symbols: ${f#"$root"/}: $(wc -l <"$tmp/decoder") symbols defined, $(printf '%s' "$both" | grep -c . || true) of the encoder's $(wc -l <"$tmp/encoder"), $(printf '%s' "$codec" | grep -c . || true) codec encode functions"
