@@ -9,15 +9,14 @@
 # for a comparison. Findings land in fuzz/crashes/TARGET/; exits non-zero on one.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$root/fuzz/run_target.sh"
 target=$1 budget=$2 log=${3:-/tmp/campaign_$target.log}
 bin=$root/build-fuzz/fuzz/fuzz_$target
 [ -x "$bin" ] || { echo "campaign: $bin not built (see fuzz/smoke.sh)" >&2; exit 2; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$root/fuzz/crashes/$target"
 : >"$log"
-"$bin" "$work" "$root/fuzz/corpus/$target" -dict="$root/fuzz/sdc.dict" -rss_limit_mb=2048 -timeout=10 \
-  -print_final_stats=1 -artifact_prefix="$root/fuzz/crashes/$target/" 2>"$work.out" &
+run_fuzz_target "$root" "$target" "$work/corpus" 2>"$work.out" &
 pid=$!
 cpu() { ps -o times= -p "$pid" 2>/dev/null | tr -d ' ' || true; }
 next=${SDC_CAMPAIGN_STEP:-60}

@@ -4,6 +4,7 @@
 # Exits non-zero on any finding. Without clang++ it says so and exits 0.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$root/fuzz/run_target.sh"
 seconds=${1:-60}
 if ! command -v clang++ >/dev/null; then echo "fuzz smoke: clang++ not found, skipped"; exit 0; fi
 CC=clang CXX=clang++ cmake -S "$root" -B "$root/build-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -14,13 +15,7 @@ status=0
 targets=(container decode manifest safetensors rans)
 work=$(mktemp -d)  # new corpus entries stay out of the repository
 trap 'rm -rf "$work"' EXIT
-run_one() {
-  local target=$1
-  mkdir -p "$root/fuzz/crashes/$target" "$work/$target"
-  "$root/build-fuzz/fuzz/fuzz_$target" "$work/$target" "$root/fuzz/corpus/$target" -dict="$root/fuzz/sdc.dict" \
-    -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
-    -artifact_prefix="$root/fuzz/crashes/$target/" 2>"$work/$target.log"
-}
+run_one() { run_fuzz_target "$root" "$1" "$work/$1" -max_total_time="$seconds" 2>"$work/$1.log"; }
 pids=()
 for target in "${targets[@]}"; do
   while (($(jobs -rp | wc -l) >= $(nproc))); do wait -n || true; done
