@@ -68,6 +68,12 @@ SETTINGS = (
             "fixed", quick=False),
     Setting("scalar at the shared-bank file's bytes", ("--method", "scalar"), "match:codebook k256 d4 M2, shared banks"),
     Setting("loss-aware scalar", ("--method", "scalar", "--hessians", "{hessians}"), needs="--hessians"),
+    # The strongest scalar path at the shared-bank file's bytes: falsifiers 3 and 4 weigh the banks against it,
+    # not only against plain scalar (a gain over a weak baseline proves nothing).
+    Setting("loss-aware scalar at the shared-bank file's bytes", ("--method", "scalar", "--hessians", "{hessians}"),
+            "match:codebook k256 d4 M2, shared banks", needs="--hessians"),
+    Setting("loss-aware codebook, budget search, shared banks", ("--method", "codebook", "--hessians", "{hessians}"),
+            needs="--hessians", quick=False),
 )
 VOCAB_SETTING = SETTINGS[0]
 BANK_MODELS = ("pg-unique", "pg-shared")
@@ -280,17 +286,24 @@ def bank_verdicts(name: str, R: dict[str, dict], rows: list[tuple]) -> None:
                  f"bank bytes saved by sharing {saved:+,} B; indices + scales + manifest of shared minus per-tensor "
                  f"{extra:+,} B; file {sh['rep']['file_bytes'] - pt['rep']['file_bytes']:+,} B",
                  "holds: metadata ≥ savings" if extra >= saved else "refuted: the savings exceed the extra metadata"))
-    c = compare(sc["score"], sh["score"])
+    la = R.get("loss-aware scalar at the shared-bank file's bytes")
+    # The verdict is against the better scalar file at the same bytes (loss-aware where the binary has it).
+    best_sc = min([sc] + ([la] if la else []), key=lambda r: r["score"].bpb)
+    c = compare(best_sc["score"], sh["score"])
+    what = "the better scalar file" if la else "scalar"
     rows.append(("banks", 3, name, "gains disappear once the real artifact is measured",
                  f"shared banks vs scalar at the same bytes ({B(sh)} / {B(sc)}): weight SNR {sh['snr']:.2f} vs "
-                 f"{sc['snr']:.2f} dB, bpb {sh['score'].bpb:.4f} vs {sc['score'].bpb:.4f} (Δ {diff(sc['score'], sh['score'])})",
-                 {1: "holds: shared banks lose to scalar in bpb", 0: "holds: no bpb gain over scalar",
-                  -1: "refuted: shared banks beat scalar in bpb"}[c]))
-    alt = [sc] + ([res] if res else [])
+                 f"{sc['snr']:.2f} dB, bpb {sh['score'].bpb:.4f} vs {sc['score'].bpb:.4f} (Δ {diff(sc['score'], sh['score'])})"
+                 + (f"; vs loss-aware scalar at {B(la)}: bpb {la['score'].bpb:.4f} (Δ {diff(la['score'], sh['score'])})"
+                    if la else ""),
+                 {1: f"holds: shared banks lose to {what} in bpb", 0: f"holds: no bpb gain over {what}",
+                  -1: f"refuted: shared banks beat {what} in bpb"}[c]))
+    alt = [sc] + ([la] if la else []) + ([res] if res else [])
     best = min(alt, key=lambda r: r["score"].bpb)
     c = compare(best["score"], sh["score"])
     rows.append(("banks", 4, name, "independent per-tensor quantisation plus a tiny residual does better at the same size",
                  f"scalar at {B(sc)}: {sc['score'].bpb:.4f} bpb"
+                 + (f"; loss-aware scalar at {B(la)}: {la['score'].bpb:.4f}" if la else "")
                  + (f"; per-tensor banks + 1% residuals at {B(res)}: {res['score'].bpb:.4f}" if res else "")
                  + f"; shared banks at {B(sh)}: {sh['score'].bpb:.4f}",
                  {1: "holds: the independent setting is better", 0: "not shown: no difference",
