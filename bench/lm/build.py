@@ -1,10 +1,13 @@
 """Builds the proving-ground models: tokenizer, training, fp16 export into bench/lm/models/NAME/.
 
-    cd bench && python3 -m lm.build [NAME ...] [--models-dir DIR] [--force] [--tiny]
+    cd bench && python3 -m lm.build [NAME ...] [--models-dir DIR] [--force] [--tiny] [--hessians]
 
 Each model is looked up in the cache (store.py) under the hash of code + configs + corpus; only a miss trains.
 The committed copy is rewritten only when its card's key differs. `--tiny` swaps every spec for a few-step,
 few-dimension version (CI: seconds) and needs --models-dir, so it never touches the committed models.
+`--hessians` also writes NAME/hessians.safetensors beside each model: E[x xᵀ] per 2-D tensor over the calibration
+split, the file `sdcodec encode --hessians` reads (not committed: 6-21 MB per model, made in seconds from the
+cache of zoo.hessians()).
 """
 
 from __future__ import annotations
@@ -15,11 +18,12 @@ import pathlib
 import sys
 import time
 
-from . import corpus, store
+from . import corpus, store, zoo
 from . import model as M
 from . import tokenizer as tokz
 from . import train as T
-from . import zoo
+
+HESSIANS = "hessians.safetensors"   # beside model.safetensors; .gitignore keeps it out of the repository
 
 
 def tiny(spec: zoo.Spec) -> zoo.Spec:
@@ -65,12 +69,21 @@ def build(name: str, spec: zoo.Spec, out_root: pathlib.Path, force: bool = False
     return out
 
 
+def write_hessians(name: str, models_dir: pathlib.Path) -> pathlib.Path:
+    """models_dir/name/hessians.safetensors: the model's calibration Hessians in sdcodec's --hessians format."""
+    path = models_dir / name / HESSIANS
+    store.save_tensors_atomic(path, zoo.load(name, models_dir).hessians())
+    return path
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("names", nargs="*", help=f"models to build (default: all of {', '.join(zoo.names())})")
     ap.add_argument("--models-dir", type=pathlib.Path, default=None)
     ap.add_argument("--force", action="store_true", help="retrain even when the cache has the model")
     ap.add_argument("--tiny", action="store_true", help="toy-size versions (CI), into --models-dir")
+    ap.add_argument("--hessians", action="store_true",
+                    help="also write hessians.safetensors (sdcodec's --hessians file) beside each model")
     a = ap.parse_args(argv)
     unknown = [n for n in a.names if n not in zoo.SPECS]
     if unknown:
@@ -84,6 +97,8 @@ def main(argv=None) -> int:
         for n in a.names or zoo.names():
             spec = tiny(zoo.SPECS[n]) if a.tiny else zoo.SPECS[n]
             build(n, spec, out_root, a.force)
+            if a.hessians:
+                print(f"{n}: {write_hessians(n, out_root)}")
     except corpus.CorpusError as e:
         print(f"lm.build: {e}", file=sys.stderr)
         return 1

@@ -150,6 +150,18 @@ def test_roles_in_a_real_file(tiny_models, sdcodec, tmp_path):
     assert roles["lm_head_proj.weight"] == "head" and roles["tok_emb_in.weight"] == "embedding"
 
 
+def test_hessians_file_beside_the_model_is_what_encode_reads(tiny_models, sdcodec, tmp_path):
+    from safetensors.numpy import load_file
+    path = build.write_hessians("pg-shared", tiny_models[0])
+    assert path == tiny_models[0] / "pg-shared" / "hessians.safetensors"
+    H, want = load_file(str(path)), zoo.load("pg-shared", tiny_models[0]).hessians()
+    assert set(H) == set(want) and all(np.array_equal(H[k], want[k]) for k in want)
+    src = tiny_models[0] / "pg-shared" / "model.safetensors"
+    res = subprocess.run([sdcodec, "encode", src, "-o", tmp_path / "h.sdc", "--bits", "4", "--hessians", path,
+                          "--quiet"], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+
+
 def test_build_refuses_bad_arguments(tmp_path):
     assert build.main(["no-such-model", "--models-dir", str(tmp_path)]) == 2
     assert build.main(["--tiny"]) == 2
