@@ -5,9 +5,10 @@
 Each model is looked up in the cache (store.py) under the hash of code + configs + corpus; only a miss trains.
 The committed copy is rewritten only when its card's key differs. `--tiny` swaps every spec for a few-step,
 few-dimension version (CI: seconds) and needs --models-dir, so it never touches the committed models.
-`--hessians` also writes NAME/hessians.safetensors beside each model: E[x xᵀ] per 2-D tensor over the calibration
-split, the file `sdcodec encode --hessians` reads (not committed: 6-21 MB per model, made in seconds from the
-cache of zoo.hessians()).
+`--hessians` builds nothing: it writes NAME/hessians.safetensors beside each model as it is in the models folder
+(E[x xᵀ] per 2-D tensor over the calibration split, the file `sdcodec encode --hessians` reads; not committed:
+6-21 MB per model, seconds to make). A build would retrain a committed model whose key no longer matches the code
+and libraries here, so exporting Hessians never builds.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def main(argv=None) -> int:
     ap.add_argument("--force", action="store_true", help="retrain even when the cache has the model")
     ap.add_argument("--tiny", action="store_true", help="toy-size versions (CI), into --models-dir")
     ap.add_argument("--hessians", action="store_true",
-                    help="also write hessians.safetensors (sdcodec's --hessians file) beside each model")
+                    help="build nothing: write hessians.safetensors (sdcodec's --hessians file) beside each model")
     a = ap.parse_args(argv)
     unknown = [n for n in a.names if n not in zoo.SPECS]
     if unknown:
@@ -95,11 +96,11 @@ def main(argv=None) -> int:
     out_root = a.models_dir or store.MODELS_DIR
     try:
         for n in a.names or zoo.names():
-            spec = tiny(zoo.SPECS[n]) if a.tiny else zoo.SPECS[n]
-            build(n, spec, out_root, a.force)
             if a.hessians:
                 print(f"{n}: {write_hessians(n, out_root)}")
-    except corpus.CorpusError as e:
+            else:
+                build(n, tiny(zoo.SPECS[n]) if a.tiny else zoo.SPECS[n], out_root, a.force)
+    except (corpus.CorpusError, FileNotFoundError) as e:
         print(f"lm.build: {e}", file=sys.stderr)
         return 1
     return 0

@@ -152,8 +152,10 @@ def test_roles_in_a_real_file(tiny_models, sdcodec, tmp_path):
 
 def test_hessians_file_beside_the_model_is_what_encode_reads(tiny_models, sdcodec, tmp_path):
     from safetensors.numpy import load_file
-    path = build.write_hessians("pg-shared", tiny_models[0])
-    assert path == tiny_models[0] / "pg-shared" / "hessians.safetensors"
+    model = (tiny_models[0] / "pg-shared" / "model.safetensors").read_bytes()
+    assert build.main(["pg-shared", "--hessians", "--models-dir", str(tiny_models[0])]) == 0
+    path = tiny_models[0] / "pg-shared" / "hessians.safetensors"
+    assert (tiny_models[0] / "pg-shared" / "model.safetensors").read_bytes() == model   # nothing was built
     H, want = load_file(str(path)), zoo.load("pg-shared", tiny_models[0]).hessians()
     assert set(H) == set(want) and all(np.array_equal(H[k], want[k]) for k in want)
     src = tiny_models[0] / "pg-shared" / "model.safetensors"
@@ -164,6 +166,7 @@ def test_hessians_file_beside_the_model_is_what_encode_reads(tiny_models, sdcode
 
 def test_build_refuses_bad_arguments(tmp_path):
     assert build.main(["no-such-model", "--models-dir", str(tmp_path)]) == 2
+    assert build.main(["pg-unique", "--hessians", "--models-dir", str(tmp_path)]) == 1   # not built there
     assert build.main(["--tiny"]) == 2
 
 
