@@ -8,7 +8,9 @@ plain verdict, the tables behind them, and plots (SVG beside the .md). Every art
 (weights and tokenizer), decoded by `sdcodec decode` and scored on held-out text (bench/lm/zoo.py).
 
 Note on codebook banks (models (a) pg-unique and (b) pg-shared): each encode setting of SETTINGS at one
-`--budget` per model, the bytes of the scalar `--bits 4` file of that model (4 bits/weight territory).
+`--budget` per model, the bytes of the scalar `--bits 4` file of that model (4 bits/weight territory), and the
+fixed codebook settings of CODEBOOK_POINTS (about 4 and 2 bits/weight of indices), each against plain and
+loss-aware scalar files of the same bytes; falsifiers 1-4 are answered at each point.
 Note on the vocabulary as a budget donor (pg-shared and its vocabulary variants): every variant encoded with
 VOCAB_SETTING to one `--budget`, the bytes of pg-shared's scalar `--bits 4` file; the variants' trunks were sized
 with `sdcodec plan` against that budget (bench/lm/sizing.py); plan's prediction is reported against the file.
@@ -54,25 +56,39 @@ class Setting:
     quick: bool = True             # part of --quick
 
 
-CB = ("--method", "codebook", "--k", "256", "--dim", "4", "--codebooks", "2")   # ~4 bits/weight of indices
-# The encode settings compared on (a) and (b): one table, so a new setting is one line. At the budget the
-# allocator may pick scalar for every tensor even with --method codebook, so the banks are also compared at a
-# fixed codebook setting, with scalar fitted to the shared-bank file's bytes.
+# The fixed codebook settings the banks are judged at: index bits per weight = codebooks x log2(k) / dim. At a
+# budget the allocator may pick scalar for every tensor even with --method codebook, so the banks are also
+# compared at these fixed settings, with scalar (plain and loss-aware) fitted to each shared-bank file's bytes.
+CODEBOOK_POINTS = {
+    "k256 d4 M2": ("--method", "codebook", "--k", "256", "--dim", "4", "--codebooks", "2"),   # ~4 bits/weight
+    "k256 d4 M1": ("--method", "codebook", "--k", "256", "--dim", "4", "--codebooks", "1"),   # ~2 bits/weight
+}
+HESSIANS = ("--hessians", "{hessians}")
+
+
+def _codebook_settings(point: str, cb: tuple[str, ...]) -> tuple[Setting, ...]:
+    shared = f"codebook {point}, shared banks"
+    return (
+        Setting(shared, cb, "fixed"),
+        Setting(f"codebook {point}, per-tensor banks", cb + ("--per-tensor-banks",), "fixed"),
+        Setting(f"codebook {point}, per-tensor banks + 1% residuals", cb + ("--per-tensor-banks", "--residuals", "0.01"),
+                "fixed", quick=False),
+        Setting(f"scalar at the {point} shared-bank file's bytes", ("--method", "scalar"), f"match:{shared}"),
+        # The strongest scalar path at the same bytes: falsifiers 3 and 4 weigh the banks against it too, not
+        # only against plain scalar (a gain over a weak baseline proves nothing).
+        Setting(f"loss-aware scalar at the {point} shared-bank file's bytes", ("--method", "scalar") + HESSIANS,
+                f"match:{shared}", needs="--hessians"),
+    )
+
+
+# The encode settings compared on (a) and (b): one table, so a new setting is one line.
 SETTINGS = (
     Setting("scalar", ("--method", "scalar")),
     Setting("codebook, budget search, shared banks", ("--method", "codebook")),
     Setting("codebook, budget search, per-tensor banks", ("--method", "codebook", "--per-tensor-banks"), quick=False),
-    Setting("codebook k256 d4 M2, shared banks", CB, "fixed"),
-    Setting("codebook k256 d4 M2, per-tensor banks", CB + ("--per-tensor-banks",), "fixed"),
-    Setting("codebook k256 d4 M2, per-tensor banks + 1% residuals", CB + ("--per-tensor-banks", "--residuals", "0.01"),
-            "fixed", quick=False),
-    Setting("scalar at the shared-bank file's bytes", ("--method", "scalar"), "match:codebook k256 d4 M2, shared banks"),
-    Setting("loss-aware scalar", ("--method", "scalar", "--hessians", "{hessians}"), needs="--hessians"),
-    # The strongest scalar path at the shared-bank file's bytes: falsifiers 3 and 4 weigh the banks against it,
-    # not only against plain scalar (a gain over a weak baseline proves nothing).
-    Setting("loss-aware scalar at the shared-bank file's bytes", ("--method", "scalar", "--hessians", "{hessians}"),
-            "match:codebook k256 d4 M2, shared banks", needs="--hessians"),
-    Setting("loss-aware codebook, budget search, shared banks", ("--method", "codebook", "--hessians", "{hessians}"),
+    *(s for point, cb in CODEBOOK_POINTS.items() for s in _codebook_settings(point, cb)),
+    Setting("loss-aware scalar", ("--method", "scalar") + HESSIANS, needs="--hessians"),
+    Setting("loss-aware codebook, budget search, shared banks", ("--method", "codebook") + HESSIANS,
             needs="--hessians", quick=False),
 )
 VOCAB_SETTING = SETTINGS[0]
@@ -260,21 +276,24 @@ def bank_note(bench: Bench, quick: bool, out: list[str], rows: list[tuple], plot
                        f"| {rep['roles']['manifest']:,} | {r['snr']:.2f} | {sc.bpb:.4f} | {diff(base, sc)} | {secs:.1f} |")
             plots.setdefault(f"bank_{name}", {}).setdefault(s.label, []).append((rep["file_bytes"] / 1000, sc.bpb))
     out.append("")
-    for name in BANK_MODELS:
-        bank_verdicts(name, results[name], rows)
+    for point in CODEBOOK_POINTS:
+        for name in BANK_MODELS:
+            bank_verdicts(name, point, results[name], rows)
 
 
-def bank_verdicts(name: str, R: dict[str, dict], rows: list[tuple]) -> None:
-    sh, pt = R.get("codebook k256 d4 M2, shared banks"), R.get("codebook k256 d4 M2, per-tensor banks")
-    res = R.get("codebook k256 d4 M2, per-tensor banks + 1% residuals")
-    sc = R.get("scalar at the shared-bank file's bytes")
+def bank_verdicts(name: str, point: str, R: dict[str, dict], rows: list[tuple]) -> None:
+    """Falsifiers 1-4 of the bank note for one model at one fixed codebook setting (CODEBOOK_POINTS)."""
+    sh, pt = R.get(f"codebook {point}, shared banks"), R.get(f"codebook {point}, per-tensor banks")
+    res = R.get(f"codebook {point}, per-tensor banks + 1% residuals")
+    sc = R.get(f"scalar at the {point} shared-bank file's bytes")
+    la = R.get(f"loss-aware scalar at the {point} shared-bank file's bytes")
     bs = R.get("codebook, budget search, shared banks")
     if not (sh and pt and sc):
         return
     B = lambda r: f"{r['rep']['file_bytes']:,} B"   # noqa: E731
     c = compare(pt["score"], sh["score"])
     rows.append(("banks", 1, name, "global codebooks too rigid: shared banks lose round-trip quality",
-                 f"k256 d4 M2: shared {sh['score'].bpb:.4f} bpb at {B(sh)} vs per-tensor {pt['score'].bpb:.4f} at {B(pt)} "
+                 f"{point}: shared {sh['score'].bpb:.4f} bpb at {B(sh)} vs per-tensor {pt['score'].bpb:.4f} at {B(pt)} "
                  f"(Δ {diff(pt['score'], sh['score'])})"
                  + (f"; with --budget the allocator coded {bs['n_cb']} tensors with codebooks" if bs else ""),
                  {1: "holds: shared banks are worse", 0: "not shown: no bpb difference (shared is smaller)",
@@ -283,16 +302,15 @@ def bank_verdicts(name: str, R: dict[str, dict], rows: list[tuple]) -> None:
     extra = (sh["parts"].get("indices", 0) + sh["parts"].get("scales", 0) + sh["rep"]["roles"]["manifest"]) - \
             (pt["parts"].get("indices", 0) + pt["parts"].get("scales", 0) + pt["rep"]["roles"]["manifest"])
     rows.append(("banks", 2, name, "per-matrix indices and metadata eat the savings",
-                 f"bank bytes saved by sharing {saved:+,} B; indices + scales + manifest of shared minus per-tensor "
+                 f"{point}: bank bytes saved by sharing {saved:+,} B; indices + scales + manifest of shared minus per-tensor "
                  f"{extra:+,} B; file {sh['rep']['file_bytes'] - pt['rep']['file_bytes']:+,} B",
                  "holds: metadata ≥ savings" if extra >= saved else "refuted: the savings exceed the extra metadata"))
-    la = R.get("loss-aware scalar at the shared-bank file's bytes")
     # The verdict is against the better scalar file at the same bytes (loss-aware where the binary has it).
     best_sc = min([sc] + ([la] if la else []), key=lambda r: r["score"].bpb)
     c = compare(best_sc["score"], sh["score"])
     what = "the better scalar file" if la else "scalar"
     rows.append(("banks", 3, name, "gains disappear once the real artifact is measured",
-                 f"shared banks vs scalar at the same bytes ({B(sh)} / {B(sc)}): weight SNR {sh['snr']:.2f} vs "
+                 f"{point}: shared banks vs scalar at the same bytes ({B(sh)} / {B(sc)}): weight SNR {sh['snr']:.2f} vs "
                  f"{sc['snr']:.2f} dB, bpb {sh['score'].bpb:.4f} vs {sc['score'].bpb:.4f} (Δ {diff(sc['score'], sh['score'])})"
                  + (f"; vs loss-aware scalar at {B(la)}: bpb {la['score'].bpb:.4f} (Δ {diff(la['score'], sh['score'])})"
                     if la else ""),
@@ -302,7 +320,7 @@ def bank_verdicts(name: str, R: dict[str, dict], rows: list[tuple]) -> None:
     best = min(alt, key=lambda r: r["score"].bpb)
     c = compare(best["score"], sh["score"])
     rows.append(("banks", 4, name, "independent per-tensor quantisation plus a tiny residual does better at the same size",
-                 f"scalar at {B(sc)}: {sc['score'].bpb:.4f} bpb"
+                 f"{point}: scalar at {B(sc)}: {sc['score'].bpb:.4f} bpb"
                  + (f"; loss-aware scalar at {B(la)}: {la['score'].bpb:.4f}" if la else "")
                  + (f"; per-tensor banks + 1% residuals at {B(res)}: {res['score'].bpb:.4f}" if res else "")
                  + f"; shared banks at {B(sh)}: {sh['score'].bpb:.4f}",
