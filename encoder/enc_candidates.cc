@@ -58,8 +58,8 @@ Status ScalarCandidate(const TensorView& t, std::span<const float> w, const Erro
                        Candidate* out, std::vector<uint8_t>* codes) {
   ScalarCodes q;
   std::vector<float> scales;
-  SDC_RETURN_IF_ERROR(
-      ChooseScales(w, RowsOf(t.shape), {s.bits, o.group_size, s.uniform_step, m.importance}, &q, &scales));
+  SDC_RETURN_IF_ERROR(ChooseScales(w, RowsOf(t.shape),
+                                   {s.bits, o.group_size, s.uniform_step, m.importance, s.relative_step}, &q, &scales));
   FeedbackRequest req;
   req.w = w;
   req.layout = q.layout;

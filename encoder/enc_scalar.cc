@@ -80,6 +80,15 @@ float UniformScale(std::span<const float> g, float step, int q, DType scale_dtyp
   return RoundScale(std::max<double>(step, static_cast<double>(amax) / q), scale_dtype);
 }
 
+float RelativeScale(std::span<const float> g, float step, int q, DType scale_dtype) {
+  double ss = 0;
+  float amax = 0;
+  for (float v : g) ss += static_cast<double>(v) * v, amax = std::max(amax, std::fabs(v));
+  if (amax == 0.0f) return 0.0f;
+  const double rms = std::sqrt(ss / static_cast<double>(g.size()));
+  return RoundScale(std::max<double>(step * rms, static_cast<double>(amax) / q), scale_dtype);
+}
+
 bool FitsF16(float s) { return s == 0.0f || (s >= 6.103515625e-05f && s <= 65504.0f); }
 
 }  // namespace
@@ -107,9 +116,10 @@ Status ChooseScales(std::span<const float> w, RowLayout rows, const ScalarSearch
     bool fits = true;
 #pragma omp parallel for schedule(dynamic, 16) reduction(&& : fits)
     for (int64_t gi = 0; gi < ngroups; ++gi) {
-      scales[gi] = search.uniform_step > 0
-                       ? UniformScale(group_span(gi, w), search.uniform_step, q, scale_dtype)
-                       : BestScale(group_span(gi, w), group_span(gi, search.importance), q, scale_dtype);
+      const std::span<const float> g = group_span(gi, w);
+      scales[gi] = search.uniform_step > 0    ? UniformScale(g, search.uniform_step, q, scale_dtype)
+                   : search.relative_step > 0 ? RelativeScale(g, search.relative_step, q, scale_dtype)
+                                              : BestScale(g, group_span(gi, search.importance), q, scale_dtype);
       fits = fits && (scale_dtype != DType::kF16 || FitsF16(scales[gi]));
     }
     if (fits) break;

@@ -59,7 +59,8 @@ Status Preselect(std::span<const float> w, RowLayout rl, const ErrorMeasure& m, 
   SDC_RETURN_IF_ERROR(InTwinOrder(s, all, lengths, [&](size_t i, std::span<const float> bits) -> Status {
     ScalarCodes q;
     std::vector<float> scales;
-    SDC_RETURN_IF_ERROR(ChooseScales(sample, sl, {s[i].bits, o.group_size, s[i].uniform_step, {}}, &q, &scales));
+    SDC_RETURN_IF_ERROR(
+        ChooseScales(sample, sl, {s[i].bits, o.group_size, s[i].uniform_step, {}, s[i].relative_step}, &q, &scales));
     FeedbackRequest req{sample, q.layout, scales, {}, &f, s[i].lambda, bits};
     std::vector<double> damped;
     SDC_RETURN_IF_ERROR(RoundWithFeedback(req, &q.codes, &damped));
@@ -104,7 +105,7 @@ std::vector<size_t> LowerHull(std::span<const double> bytes, std::span<const dou
 
 Status ScalarCandidates(const TensorView& t, std::span<const float> w, const ErrorMeasure& m,
                         const HessianFactor* factor, const EncodeOptions& o, std::vector<Candidate>* out) {
-  const std::vector<ScalarSetting> s = ScalarSettings(w, o, factor != nullptr);
+  const std::vector<ScalarSetting> s = ScalarSettings(w, RowsOf(t.shape).cols, o, factor != nullptr);
   const RowLayout rl = RowsOf(t.shape);
   std::vector<std::vector<float>> lengths(s.size());
   std::vector<size_t> selected(s.size());
