@@ -47,17 +47,21 @@ std::vector<ScalarSetting> ScalarSettings(std::span<const float> w, uint64_t col
   for (float v : w) ss += static_cast<double>(v) * v, amax = std::max(amax, std::fabs(static_cast<double>(v)));
   const double rms = std::sqrt(ss / static_cast<double>(w.size()));
   if (!(rms > 0)) return out;
+  // A step setting, then (with a Hessian) the same at each rate weight: each rate-aware setting follows the one
+  // it takes its entropy model from (enc_scalar_search.cc).
+  auto offer = [&](ScalarSetting s) {
+    out.push_back(s);
+    if (rate_aware)
+      for (double lambda : o.rate_lambdas)
+        if (lambda > 0) out.push_back({s.bits, s.uniform_step, lambda, s.relative_step});
+  };
   // Steps on one absolute grid for every tensor (three per octave), so the allocator can give all tensors
   // the same step — the MSE optimum for a common slope — from about 0.5 to 8.5 bits per weight. Each gets the
   // fewest bits whose Q reaches the largest weight unclipped.
   const int k_hi = static_cast<int>(std::floor(-3.0 * std::log2(rms * std::exp2(-8.0))));
   for (int k = k_hi - 22; k <= k_hi; ++k) {
     const double step = std::exp2(-k / 3.0);
-    const int b = BitsFor(std::ceil(amax / step));
-    out.push_back({b, static_cast<float>(step)});
-    if (rate_aware)
-      for (double lambda : o.rate_lambdas)
-        if (lambda > 0) out.push_back({b, static_cast<float>(step), lambda});
+    offer({BitsFor(std::ceil(amax / step)), static_cast<float>(step)});
   }
   // Steps relative to each group's rms (three per octave, from 2 rms down to 1/16 rms: about 1 to 6 bits per
   // weight on Gaussian rows): entropy-coded uniform quantization under relative distortion, where the rows'
@@ -66,11 +70,7 @@ std::vector<ScalarSetting> ScalarSettings(std::span<const float> w, uint64_t col
   const double crest = LargestCrest(w, cols, o.group_size == 0 ? cols : o.group_size);
   for (int k = -3; k <= 12 && crest > 0; ++k) {
     const double rel = std::exp2(-k / 3.0);
-    const int b = BitsFor(std::ceil(crest / rel));
-    out.push_back({b, 0.0f, 0.0, static_cast<float>(rel)});
-    if (rate_aware)
-      for (double lambda : o.rate_lambdas)
-        if (lambda > 0) out.push_back({b, 0.0f, lambda, static_cast<float>(rel)});
+    offer({BitsFor(std::ceil(crest / rel)), 0.0f, 0.0, static_cast<float>(rel)});
   }
   return out;
 }
