@@ -54,10 +54,15 @@ def codes_of(w_hat: np.ndarray) -> np.ndarray:
     return codes.astype(np.int64)
 
 
-def entropy_bits(codes: np.ndarray) -> float:
-    _, counts = np.unique(codes, return_counts=True)
-    p = counts / counts.sum()
+def entropy(weights: np.ndarray) -> float:
+    """Bits of the distribution proportional to `weights` (zeros ignored)."""
+    p = weights[weights > 0] / weights.sum()
     return float(-(p * np.log2(p)).sum())
+
+
+def entropy_bits(codes: np.ndarray) -> float:
+    """Order-0 entropy of the codes, pooled (as one coder table sees them)."""
+    return entropy(np.unique(codes, return_counts=True)[1].astype(np.float64))
 
 
 def centroid_mse(w: np.ndarray, codes: np.ndarray) -> np.ndarray:
@@ -80,9 +85,7 @@ def ideal_ecsq_gap(rate: float) -> float:
 
     def h_d(step: float) -> tuple[float, float]:
         k = np.rint(x / step).astype(np.int64)
-        p = np.bincount(k - k.min(), weights=dens)
-        p = p[p > 0] / p.sum()
-        return float(-(p * np.log2(p)).sum()), float(np.sum((x - k * step) ** 2 * dens))
+        return entropy(np.bincount(k - k.min(), weights=dens)), float(np.sum((x - k * step) ** 2 * dens))
 
     lo, hi = 1e-3, 20.0                       # entropy falls as the step grows
     for _ in range(60):
