@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstdio>
 
 #include "cli/commands.h"
@@ -52,10 +53,14 @@ Status Decode(const DecodeArgs& a, size_t* tensors, size_t* assets) {
   SDC_RETURN_IF_ERROR(SafetensorsHeader(headers, metadata, &header));
   headers.clear();
   SDC_RETURN_IF_ERROR(out.Write(tensors_id, header));
-  for (uint32_t i = 0; i < d->tensor_count(); ++i) {
-    DecodedTensor t;
-    SDC_RETURN_IF_ERROR(d->DecodeTensor(i, &t).WithContext(Printable(a.input)));
-    SDC_RETURN_IF_ERROR(out.Write(tensors_id, t.data));
+  // A few tensors at a time, side by side, written in manifest order: the output is streamed, and memory
+  // holds at most DecodeThreads() tensors.
+  const uint32_t batch = static_cast<uint32_t>(std::max(1, DecodeThreads()));
+  for (uint32_t i = 0; i < d->tensor_count(); i += batch) {
+    std::vector<DecodedTensor> ts;
+    SDC_RETURN_IF_ERROR(
+        d->DecodeTensors(i, std::min(batch, d->tensor_count() - i), &ts).WithContext(Printable(a.input)));
+    for (const DecodedTensor& t : ts) SDC_RETURN_IF_ERROR(out.Write(tensors_id, t.data));
   }
   for (uint32_t i = 0; i < d->asset_count(); ++i) {
     DecodedAsset asset;

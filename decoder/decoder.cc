@@ -1,5 +1,11 @@
 #include "decoder/decoder.h"
 
+#include <atomic>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "decoder/dec_codebook.h"
 #include "decoder/dec_raw.h"
 #include "decoder/dec_scalar.h"
@@ -9,6 +15,29 @@
 
 namespace sdc {
 namespace {
+
+// body(i) for every i in [0, n), side by side on the OpenMP threads (tensors are independent: each reads
+// its own sections and writes its own output). The failure returned is that of the smallest i that fails,
+// so the message does not depend on the thread count; once one fails, larger indices are skipped. Each
+// body runs under Guarded (no exception crosses the parallel region).
+template <class Body>
+Status ParallelFor(uint32_t n, Body&& body) {
+  std::vector<Status> status(n);
+  std::atomic<uint32_t> first_failure{n};
+#pragma omp parallel for schedule(dynamic, 1) if (n > 1)
+  for (int64_t i = 0; i < static_cast<int64_t>(n); ++i) {
+    if (static_cast<uint32_t>(i) > first_failure.load(std::memory_order_relaxed)) continue;
+    status[i] = Guarded([&] { return body(static_cast<uint32_t>(i)); });
+    if (!status[i].ok()) {
+      uint32_t seen = first_failure.load(std::memory_order_relaxed);
+      while (static_cast<uint32_t>(i) < seen && !first_failure.compare_exchange_weak(seen, static_cast<uint32_t>(i))) {
+      }
+    }
+  }
+  for (Status& s : status)
+    if (!s.ok()) return s;
+  return Status::Ok();
+}
 
 Status ReconstructRawRep(const Container& c, const fb::Tensor& t, std::vector<uint8_t>* out) {
   const fb::RawRep* rep = t.rep_as_RawRep();
@@ -148,6 +177,25 @@ Status Decoder::DecodeTensor(uint32_t index, DecodedTensor* out) const {
   });
 }
 
+Status Decoder::DecodeTensors(uint32_t first, uint32_t count, std::vector<DecodedTensor>* out) const {
+  SDC_CHECK(first <= tensor_count() && count <= tensor_count() - first, StatusCode::kInvalidArgument,
+            "tensor range out of range");
+  return Guarded([&] {
+    std::vector<DecodedTensor> ts(count);
+    SDC_RETURN_IF_ERROR(ParallelFor(count, [&](uint32_t i) { return DecodeTensor(first + i, &ts[i]); }));
+    *out = std::move(ts);
+    return Status::Ok();
+  });
+}
+
+int DecodeThreads() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
 Status Decoder::DecodeAsset(uint32_t index, DecodedAsset* out) const {
   SDC_CHECK(index < asset_count(), StatusCode::kInvalidArgument, "asset index out of range");
   return Guarded([&] {
@@ -162,8 +210,8 @@ Status Decoder::DecodeAsset(uint32_t index, DecodedAsset* out) const {
 
 Status Decoder::DecodeAll(std::vector<DecodedTensor>* tensors, std::vector<DecodedAsset>* assets) const {
   return Guarded([&] {
-    std::vector<DecodedTensor> ts(tensor_count());
-    for (uint32_t i = 0; i < ts.size(); ++i) SDC_RETURN_IF_ERROR(DecodeTensor(i, &ts[i]));
+    std::vector<DecodedTensor> ts;
+    SDC_RETURN_IF_ERROR(DecodeTensors(0, tensor_count(), &ts));
     std::vector<DecodedAsset> as(asset_count());
     for (uint32_t i = 0; i < as.size(); ++i) SDC_RETURN_IF_ERROR(DecodeAsset(i, &as[i]));
     *tensors = std::move(ts);
@@ -189,12 +237,13 @@ Status Decoder::VerifyBanks() const {
 Status Decoder::Verify() const {
   return Guarded([&] {
     // Every section's hash first (banks no tensor uses included), then every tensor and asset in full.
-    for (uint32_t i = 0; i < container_.section_count(); ++i) SDC_RETURN_IF_ERROR(container_.VerifySectionChecksum(i));
+    SDC_RETURN_IF_ERROR(
+        ParallelFor(container_.section_count(), [&](uint32_t i) { return container_.VerifySectionChecksum(i); }));
     SDC_RETURN_IF_ERROR(VerifyBanks());
-    for (uint32_t i = 0; i < tensor_count(); ++i) {
+    SDC_RETURN_IF_ERROR(ParallelFor(tensor_count(), [&](uint32_t i) {
       DecodedTensor t;
-      SDC_RETURN_IF_ERROR(DecodeTensor(i, &t));
-    }
+      return DecodeTensor(i, &t);
+    }));
     for (uint32_t i = 0; i < asset_count(); ++i) {
       DecodedAsset a;
       SDC_RETURN_IF_ERROR(DecodeAsset(i, &a));

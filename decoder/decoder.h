@@ -40,6 +40,9 @@ class Decoder {
 
   // Reads the tensor's sections (checksums checked), reconstructs it and checks its XXH64.
   Status DecodeTensor(uint32_t index, DecodedTensor* out) const;
+  // Tensors [first, first + count), decoded side by side (OpenMP; at most DecodeThreads() in memory at
+  // once besides `out`); a failure is the first failing tensor's in manifest order, for any thread count.
+  Status DecodeTensors(uint32_t first, uint32_t count, std::vector<DecodedTensor>* out) const;
   Status DecodeAsset(uint32_t index, DecodedAsset* out) const;
   // All tensors and assets, in manifest order.
   Status DecodeAll(std::vector<DecodedTensor>* tensors, std::vector<DecodedAsset>* assets) const;
@@ -54,6 +57,9 @@ class Decoder {
   std::vector<uint8_t> file_;
   Container container_;
 };
+
+// How many tensors DecodeTensors decodes at once: the OpenMP threads (1 without OpenMP).
+int DecodeThreads();
 
 // Reconstructs tensor `index` of a validated container into its output bytes and checks the tensor hash.
 Status ReconstructTensor(const Container& c, uint32_t index, std::vector<uint8_t>* out);
