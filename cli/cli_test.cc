@@ -431,7 +431,7 @@ TEST_F(Cli, OutOfMemoryIsAStatus) {
   const uint64_t n = uint64_t{4} << 30;
   const std::vector<uint8_t> stream = {0x00, 0x00, 0x0E, 0x00};  // P = 0; S - 1 = 0; symbol 7 (spec §5.1)
   std::vector<uint8_t> three;
-  ASSERT_TRUE(RansDecodeExact(stream, 1, 3, &three).ok());
+  ASSERT_TRUE(RansDecodeExact(stream, 1, 1, 3, &three).ok());
   ASSERT_EQ(three, (std::vector<uint8_t>{7, 7, 7}));
   XXH64_state_t* h = XXH64_createState();
   XXH64_reset(h, 0);

@@ -240,7 +240,7 @@ std::vector<Corruption> Corruptions() {
       {"u16 index equal to k (rans16 stream)", EditParts([](FileParts& p) {
          Bytes idx(8);
          for (int i = 0; i < 4; ++i) StoreLE16(idx.data() + 2 * i, static_cast<uint16_t>(i == 2 ? 300 : 299 - i));
-         test::ResizeSection(p, kWideIndices, RansEncode(idx, 2), idx.size());
+         test::ResizeSection(p, kWideIndices, RansEncode(idx, 2, 1), idx.size());
        }),
        Stage::kVerify, SC::kCorrupt, "codebook: index 300 of stream 0 exceeds its bank of 300 entries"},
       {"NaN codebook scale", EditParts([](FileParts& p) {

@@ -3,7 +3,7 @@
 // rule of tests/test_util.h (RefDequantizeCodebook: the spec's loop written out element by element), over
 // M = 1..3 (and 8), dim 1, 3, 8, 16, rows whose length is not a multiple of dim, per-row and per-group
 // scales, F16/F32 bank entries and scales, u8 and u16 index streams, sparse residuals, every output dtype
-// and every section codec (raw, zstd, rans8, rans16).
+// and every section codec (raw, zstd, rans8, rans16, rans8x4, rans16x4).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -79,13 +79,14 @@ TEST(CodebookDecode, MatchesReferenceRule) {
     uint32_t f16_16, f32_16, f16_300, f32_7;
   };
   std::vector<std::pair<uint32_t, Pool>> pools;
-  const fb::Codec bank_codecs[] = {fb::Codec::Raw, fb::Codec::Zstd, fb::Codec::Rans8, fb::Codec::Rans16};
+  const fb::Codec bank_codecs[] = {fb::Codec::Raw,    fb::Codec::Zstd,    fb::Codec::Rans8,
+                                   fb::Codec::Rans16, fb::Codec::Rans8x4, fb::Codec::Rans16x4};
   int seed = 0;
   for (uint32_t dim : {1u, 3u, 8u}) {
     Pool p;
     auto bank = [&](uint32_t k, DType entry_dtype) {
       ++seed;
-      return b.AddBankValues(BankValues(k * dim, seed), k, dim, entry_dtype, bank_codecs[seed % 4]);
+      return b.AddBankValues(BankValues(k * dim, seed), k, dim, entry_dtype, bank_codecs[seed % 6]);
     };
     p.f16_16 = bank(16, DType::kF16);
     p.f32_16 = bank(16, DType::kF32);
@@ -129,8 +130,9 @@ TEST(CodebookDecode, MatchesReferenceRule) {
             const uint32_t k = s.banks[m] == pool.f16_300 ? 300 : s.banks[m] == pool.f32_7 ? 7 : 16;
             s.indices.push_back(Indices(rows * vpr, k, wide, 1000 * n + m));
             const fb::Codec codecs[] = {fb::Codec::Raw, fb::Codec::Rans8, fb::Codec::Zstd,
-                                        wide ? fb::Codec::Rans16 : fb::Codec::Rans8};
-            s.index_codecs.push_back(codecs[(n + m) % 4]);
+                                        wide ? fb::Codec::Rans16 : fb::Codec::Rans8,
+                                        wide ? fb::Codec::Rans16x4 : fb::Codec::Rans8x4};
+            s.index_codecs.push_back(codecs[(n + m) % 5]);
           }
           const uint64_t numel = rows * cols;
           if (n % 3 != 0) {
@@ -173,7 +175,7 @@ TEST(CodebookDecode, MatchesReferenceRule) {
   for (uint32_t i = 0; i < d->container().section_count(); ++i)
     if (d->container().section(i).kind() == fb::SectionKind::Indices)
       codecs.insert(static_cast<int>(d->container().section(i).codec()));
-  EXPECT_EQ(codecs.size(), 4u);
+  EXPECT_EQ(codecs.size(), 6u);  // every codec
 }
 
 // The reference rule itself, checked on hand-computed values: sub-vectors pick bank entries by their own

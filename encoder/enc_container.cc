@@ -22,8 +22,12 @@ SectionData MakeSection(fb::SectionKind kind, std::span<const uint8_t> raw, int 
       s.stored = std::move(bytes);
     }
   };
-  if (rans_symbol_bytes == 1) consider(fb::Codec::Rans8, RansEncode(raw, 1));
-  if (rans_symbol_bytes == 2 && raw.size() % 2 == 0) consider(fb::Codec::Rans16, RansEncode(raw, 2));
+  if (rans_symbol_bytes == 1 || (rans_symbol_bytes == 2 && raw.size() % 2 == 0)) {
+    const bool wide = rans_symbol_bytes == 2, interleaved = RansLanesFor(raw.size() / rans_symbol_bytes) > 1;
+    consider(
+        interleaved ? (wide ? fb::Codec::Rans16x4 : fb::Codec::Rans8x4) : (wide ? fb::Codec::Rans16 : fb::Codec::Rans8),
+        RansEncode(raw, rans_symbol_bytes));
+  }
   if (zstd_level == 0) return s;
   // Symbol streams: zstd only pays where they repeat (rows of an untrained embedding, say); a level-1 probe
   // that loses to rANS means the slow high-level pass would lose too, and the rate search prices many

@@ -12,10 +12,12 @@ namespace {
 
 using rans::CeilLog2;
 using rans::kEscape;
+using rans::kLanes;
 using rans::kLow;
 using rans::MaxPrecision;
 using rans::RiceModel;
-__extension__ typedef unsigned __int128 u128;  // GCC and Clang
+__extension__ typedef unsigned __int128 u128;            // GCC and Clang
+constexpr uint64_t kInterleaveFrom = uint64_t{1} << 18;  // RansLanesFor
 
 // A lower bound of log2(f) * 2^32 (error < 2^-30): the mantissa in Q1.31 is squared 32 times, each
 // squaring doubling the log and yielding one fraction bit. Every truncation rounds down, so the size bound
@@ -130,7 +132,8 @@ struct Plan {
   std::vector<uint64_t> counts;
   std::vector<uint32_t> freqs;
   int precision = 0;
-  uint64_t words = 0;  // 32-bit words after the state, padding included
+  int lanes = 1;       // interleaved states
+  uint64_t words = 0;  // 32-bit words after the states, padding included
   uint64_t size = 0;
 };
 
@@ -145,7 +148,7 @@ uint64_t WordBound(const Plan& p, const std::vector<uint32_t>& freqs, int precis
   return static_cast<uint64_t>(bits_q32 >> 37);
 }
 
-Plan MakePlan(std::span<const uint64_t> histogram, int symbol_bytes) {
+Plan MakePlan(std::span<const uint64_t> histogram, int symbol_bytes, int lanes) {
   Plan p;
   const size_t alphabet = std::min(histogram.size(), size_t{1} << (8 * symbol_bytes));
   uint64_t n = 0;
@@ -153,6 +156,7 @@ Plan MakePlan(std::span<const uint64_t> histogram, int symbol_bytes) {
     if (histogram[v])
       p.symbols.push_back(static_cast<uint32_t>(v)), p.counts.push_back(histogram[v]), n += histogram[v];
   if (n == 0) return p;
+  p.lanes = lanes ? lanes : RansLanesFor(n);
   // The precision trades table bits (larger frequencies) against coding loss (coarser ones). Sizes are
   // exact, so try precisions from the highest down, keeping the smallest stream (the lower precision on
   // ties); the size is unimodal in practice, so stop after two in a row fail to improve, which also skips
@@ -164,7 +168,7 @@ Plan MakePlan(std::span<const uint64_t> histogram, int symbol_bytes) {
     BitCounter bits;
     PutTable(bits, p.symbols, freqs, precision, symbol_bytes);
     const uint64_t words = s == 1 ? 0 : WordBound(p, freqs, precision);
-    const uint64_t size = 1 + (bits.bits + 7) / 8 + (s == 1 ? 0 : 8 + 4 * words);
+    const uint64_t size = 1 + (bits.bits + 7) / 8 + (s == 1 ? 0 : 8 * p.lanes + 4 * words);
     if (p.size != 0 && size > p.size)
       ++misses;
     else
@@ -173,39 +177,46 @@ Plan MakePlan(std::span<const uint64_t> histogram, int symbol_bytes) {
   return p;
 }
 
-// Codes the symbols in reverse (the decoder reads forward) and returns the final state.
+bool ValidArguments(int symbol_bytes, int lanes) {
+  return (symbol_bytes == 1 || symbol_bytes == 2) && (lanes == 0 || lanes == 1 || lanes == kLanes);
+}
+
+// Codes the symbols in reverse (the decoder reads forward), symbol k on lane k mod lanes, and leaves the
+// lanes' final states in `x`.
 template <int kBytes>
-uint64_t EncodeWords(std::span<const uint8_t> raw, const Plan& p, std::vector<uint32_t>* words) {
+void EncodeWords(std::span<const uint8_t> raw, const Plan& p, std::vector<uint32_t>* words, uint64_t* x) {
   std::vector<uint32_t> freq(size_t{1} << (8 * kBytes)), cum(freq.size());
   for (size_t i = 0, c = 0; i < p.symbols.size(); c += p.freqs[i++])
     freq[p.symbols[i]] = p.freqs[i], cum[p.symbols[i]] = c;
   const int precision = p.precision;
-  uint64_t x = kLow;
+  std::fill(x, x + p.lanes, kLow);
   for (size_t i = raw.size() / kBytes; i-- > 0;) {
     const uint32_t s = kBytes == 1 ? raw[i] : LoadLE16(&raw[2 * i]);
     const uint64_t f = freq[s];
-    if (x >= (f << (63 - precision))) {  // the step would leave [2^31, 2^63): shed 32 bits first
-      words->push_back(static_cast<uint32_t>(x));
-      x >>= 32;
+    uint64_t& state = x[i & (p.lanes - 1)];  // lanes: a power of two
+    if (state >= (f << (63 - precision))) {  // the step would leave [2^31, 2^63): shed 32 bits first
+      words->push_back(static_cast<uint32_t>(state));
+      state >>= 32;
     }
-    x = ((x / f) << precision) + x % f + cum[s];
+    state = ((state / f) << precision) + state % f + cum[s];
   }
-  return x;
 }
 
 }  // namespace
 
-uint64_t RansEncodedSize(std::span<const uint64_t> histogram, int symbol_bytes) {
-  if (symbol_bytes != 1 && symbol_bytes != 2) return 0;
-  return MakePlan(histogram, symbol_bytes).size;
+int RansLanesFor(uint64_t symbols) { return symbols >= kInterleaveFrom ? kLanes : 1; }
+
+uint64_t RansEncodedSize(std::span<const uint64_t> histogram, int symbol_bytes, int lanes) {
+  if (!ValidArguments(symbol_bytes, lanes)) return 0;
+  return MakePlan(histogram, symbol_bytes, lanes).size;
 }
 
-std::vector<uint8_t> RansEncode(std::span<const uint8_t> raw, int symbol_bytes) {
-  if ((symbol_bytes != 1 && symbol_bytes != 2) || raw.size() % symbol_bytes != 0) return {};
+std::vector<uint8_t> RansEncode(std::span<const uint8_t> raw, int symbol_bytes, int lanes) {
+  if (!ValidArguments(symbol_bytes, lanes) || raw.size() % symbol_bytes != 0) return {};
   std::vector<uint64_t> histogram(size_t{1} << (8 * symbol_bytes));
   const size_t n = raw.size() / symbol_bytes;
   for (size_t i = 0; i < n; ++i) ++histogram[symbol_bytes == 1 ? raw[i] : LoadLE16(&raw[2 * i])];
-  const Plan p = MakePlan(histogram, symbol_bytes);
+  const Plan p = MakePlan(histogram, symbol_bytes, lanes);
   std::vector<uint8_t> out;
   if (n == 0) return out;
   out.push_back(static_cast<uint8_t>(p.precision));
@@ -215,13 +226,16 @@ std::vector<uint8_t> RansEncode(std::span<const uint8_t> raw, int symbol_bytes) 
   if (p.symbols.size() == 1) return out;
   std::vector<uint32_t> words;
   words.reserve(p.words);
-  const uint64_t x = symbol_bytes == 1 ? EncodeWords<1>(raw, p, &words) : EncodeWords<2>(raw, p, &words);
+  uint64_t x[kLanes];
+  if (symbol_bytes == 1)
+    EncodeWords<1>(raw, p, &words, x);
+  else
+    EncodeWords<2>(raw, p, &words, x);
   // The bound makes words.size() > p.words impossible; max() keeps even a broken bound decodable.
   const size_t table_bytes = out.size();
-  out.resize(table_bytes + 8 + 4 * std::max<uint64_t>(p.words, words.size()));  // zero-filled: the padding
+  out.resize(table_bytes + 8 * p.lanes + 4 * std::max<uint64_t>(p.words, words.size()));  // zero-filled: padding
   uint8_t* w = out.data() + table_bytes;
-  StoreLE64(w, x);
-  w += 8;
+  for (int j = 0; j < p.lanes; ++j, w += 8) StoreLE64(w, x[j]);
   for (size_t i = words.size(); i-- > 0; w += 4) StoreLE32(w, words[i]);
   return out;
 }

@@ -10,7 +10,7 @@ namespace sdc {
 
 constexpr uint8_t kMagic[8] = {0x89, 'S', 'D', 'C', '\r', '\n', 0x1a, '\n'};
 constexpr uint16_t kFormatMajor = 1;  // incompatible changes bump this; decoders reject other majors
-constexpr uint16_t kFormatMinor = 0;  // additive changes; any minor of a known major is read
+constexpr uint16_t kFormatMinor = 1;  // additive changes; any minor of a known major is read (1: interleaved rANS)
 constexpr size_t kHeaderSize = 40;
 
 enum class ManifestCodec : uint8_t { kRaw = 0, kZstd = 1 };

@@ -11,6 +11,7 @@ namespace sdc {
 namespace {
 
 using rans::kEscape;
+using rans::kLanes;
 using rans::kLow;
 using rans::MaxPrecision;
 using rans::RiceModel;
@@ -94,55 +95,90 @@ Status GetTable(BitReader& br, int symbol_bytes, uint64_t n, DecodeTable* t) {
   return Status::Ok();
 }
 
+// The symbol whose slot range holds `slot`, as its packed entry (raw pointers, not the table: the output
+// is bytes, which may alias anything, so values read through `t` would be reloaded after every store).
+inline uint64_t Lookup(const uint64_t* entry, const uint16_t* bucket, int shift, uint32_t slot) {
+  constexpr uint32_t k24 = (1u << 24) - 1;
+  const uint32_t b = slot >> shift;
+  uint64_t e = entry[bucket[b]];
+  if ((e & k24) + (e >> 24 & k24) <= slot)  // the bucket holds several symbols: search those it can hold
+    e = *(std::upper_bound(entry + bucket[b] + 1, entry + bucket[b + 1] + 1, slot,
+                           [](uint32_t v, uint64_t f) { return v < (f & k24); }) -
+          1);
+  return e;
+}
+
 // Decodes n symbols into `out`, or with kStore false only runs the state machine (the first pass over a
-// stream whose declared size its bytes do not yet vouch for: every check, no output kept).
-template <int kBytes, bool kStore>
-Status DecodeSymbols(const DecodeTable& t, uint64_t x, const uint8_t* in, const uint8_t* end, uint8_t* out,
-                     uint64_t n) {
+// stream whose declared size its bytes do not yet vouch for: every check, no output kept). Symbol k is on
+// lane k mod kStates (1 or kLanes); a round decodes one symbol per lane, so the lanes' chains (two loads and a multiply
+// each) overlap in the processor, while the words are still taken in symbol order.
+template <int kBytes, bool kStore, int kStates>
+Status DecodeSymbols(const DecodeTable& t, const uint64_t (&x)[kStates], const uint8_t* in, const uint8_t* end,
+                     uint8_t* out, uint64_t n) {
   constexpr uint32_t k24 = (1u << 24) - 1;
   const uint32_t mask = (uint32_t{1} << t.precision) - 1;
   const int precision = t.precision, shift = t.shift;
   const uint64_t* entry = t.entry.data();
   const uint16_t* bucket = t.bucket.data();
-  for (uint64_t k = 0; k < n; ++k) {
-    const uint32_t slot = static_cast<uint32_t>(x) & mask, b = slot >> shift;
-    uint64_t e = entry[bucket[b]];
-    if ((e & k24) + (e >> 24 & k24) <= slot)  // the bucket holds several symbols: search those it can hold
-      e = *(std::upper_bound(entry + bucket[b] + 1, entry + bucket[b + 1] + 1, slot,
-                             [](uint32_t v, uint64_t f) { return v < (f & k24); }) -
-            1);
+  uint64_t lane[kStates];  // local, so the unrolled rounds keep the states in registers
+  std::copy(x, x + kStates, lane);
+  auto step = [&](uint64_t k, uint64_t& state) {  // false: no word left where one is needed
+    const uint32_t slot = static_cast<uint32_t>(state) & mask;
+    const uint64_t e = Lookup(entry, bucket, shift, slot);
     if constexpr (kStore && kBytes == 1)
       out[k] = static_cast<uint8_t>(e >> 48);
     else if constexpr (kStore)
       StoreLE16(out + 2 * k, static_cast<uint16_t>(e >> 48));
-    x = (e >> 24 & k24) * (x >> precision) + slot - (e & k24);
-    if (x < kLow) {
-      SDC_CHECK(in < end, StatusCode::kCorrupt,
-                "rans: words exhausted after " + std::to_string(k + 1) + " of " + std::to_string(n) + " symbols");
-      x = (x << 32) | LoadLE32(in);
+    state = (e >> 24 & k24) * (state >> precision) + slot - (e & k24);
+    if (state < kLow) {
+      if (in == end) return false;
+      state = (state << 32) | LoadLE32(in);
       in += 4;
     }
-  }
-  SDC_CHECK(x == kLow, StatusCode::kCorrupt, "rans: final state does not match the initial state");
+    return true;
+  };
+  auto exhausted = [&](uint64_t k) {
+    return Status(StatusCode::kCorrupt,
+                  "rans: words exhausted after " + std::to_string(k + 1) + " of " + std::to_string(n) + " symbols");
+  };
+  uint64_t k = 0;
+  for (; k + kStates <= n; k += kStates)
+#pragma GCC unroll 8
+    for (int j = 0; j < kStates; ++j)
+      if (!step(k + j, lane[j])) return exhausted(k + j);
+  for (int j = 0; k < n; ++k, ++j)
+    if (!step(k, lane[j])) return exhausted(k);
+  for (uint64_t state : lane)
+    SDC_CHECK(state == kLow, StatusCode::kCorrupt, "rans: final state does not match the initial state");
   SDC_CHECK(std::all_of(in, end, [](uint8_t b) { return b == 0; }), StatusCode::kCorrupt,
             "rans: padding after the last word is not zero");
   return Status::Ok();
 }
 
+// `states` holds the lanes' initial states, checked.
 template <bool kStore>
-Status Decode(const DecodeTable& t, int symbol_bytes, uint64_t x, std::span<const uint8_t> words, uint64_t n,
-              uint8_t* out) {
+Status Decode(const DecodeTable& t, int symbol_bytes, std::span<const uint64_t> states, std::span<const uint8_t> words,
+              uint64_t n, uint8_t* out) {
   const uint8_t *in = words.data(), *end = words.data() + words.size();
+  if (states.size() == 1) {
+    uint64_t x[1] = {states[0]};
+    return symbol_bytes == 1 ? DecodeSymbols<1, kStore>(t, x, in, end, out, n)
+                             : DecodeSymbols<2, kStore>(t, x, in, end, out, n);
+  }
+  uint64_t x[kLanes];
+  std::copy(states.begin(), states.end(), x);
   return symbol_bytes == 1 ? DecodeSymbols<1, kStore>(t, x, in, end, out, n)
                            : DecodeSymbols<2, kStore>(t, x, in, end, out, n);
 }
 
 }  // namespace
 
-Status RansDecodeExact(std::span<const uint8_t> stored, int symbol_bytes, uint64_t raw_size,
+Status RansDecodeExact(std::span<const uint8_t> stored, int symbol_bytes, int lanes, uint64_t raw_size,
                        std::vector<uint8_t>* out) {
   SDC_CHECK(symbol_bytes == 1 || symbol_bytes == 2, StatusCode::kInvalidArgument,
             "rans: symbol width " + std::to_string(symbol_bytes) + " is not 1 or 2");
+  SDC_CHECK(lanes == 1 || lanes == kLanes, StatusCode::kInvalidArgument,
+            "rans: " + std::to_string(lanes) + " states (1 or " + std::to_string(kLanes) + " are defined)");
   SDC_CHECK(raw_size % symbol_bytes == 0, StatusCode::kCorrupt,
             "rans: raw size " + std::to_string(raw_size) + " is not a multiple of the symbol width");
   const uint64_t n = raw_size / symbol_bytes;
@@ -169,11 +205,16 @@ Status RansDecodeExact(std::span<const uint8_t> stored, int symbol_bytes, uint64
         (*out)[k * symbol_bytes + j] = static_cast<uint8_t>(t.symbols[0] >> (8 * j));
     return Status::Ok();
   }
-  SDC_CHECK(left >= 8 && (left - 8) % 4 == 0, StatusCode::kCorrupt,
-            "rans: " + std::to_string(left) + " bytes after the table are not a state and whole words");
+  const size_t state_bytes = 8 * static_cast<size_t>(lanes);
+  SDC_CHECK(left >= state_bytes && (left - state_bytes) % 4 == 0, StatusCode::kCorrupt,
+            "rans: " + std::to_string(left) + " bytes after the table are not " + std::to_string(lanes) +
+                " states and whole words");
   const uint8_t* in = stored.data() + br.pos;
-  const uint64_t x = LoadLE64(in);
-  SDC_CHECK(x >= kLow && x >> 63 == 0, StatusCode::kCorrupt, "rans: initial state out of range");
+  uint64_t states[kLanes];
+  for (int j = 0; j < lanes; ++j) {
+    states[j] = LoadLE64(in + 8 * j);
+    SDC_CHECK(states[j] >= kLow && states[j] >> 63 == 0, StatusCode::kCorrupt, "rans: initial state out of range");
+  }
   // Buckets of 2^shift slots: 2^12 of them for bytes (fits L1), 2^16 for 16-bit symbols (fits L2).
   const int bucket_bits = std::min(t.precision, symbol_bytes == 1 ? 12 : 16);
   t.shift = t.precision - bucket_bits;
@@ -183,7 +224,8 @@ Status RansDecodeExact(std::span<const uint8_t> stored, int symbol_bytes, uint64
     t.bucket[b] = static_cast<uint16_t>(i);
   }
   t.bucket.back() = static_cast<uint16_t>(s - 1);
-  const std::span<const uint8_t> words = stored.subspan(br.pos + 8);
+  const std::span<const uint8_t> words = stored.subspan(br.pos + state_bytes);
+  const std::span<const uint64_t> x(states, static_cast<size_t>(lanes));
   // Two symbols can code 2^30 of them in a few words: when the bytes do not vouch for the declared size,
   // decode once without keeping anything, so only a stream that really holds raw_size bytes gets them.
   if (!SizeIsVouched(stored.size(), raw_size))

@@ -1,6 +1,7 @@
 #include "format/rans_codec.h"
 
 #include "encoder/enc_rans.h"
+#include "format/rans_model.h"
 
 #include <algorithm>
 #include <chrono>
@@ -77,8 +78,8 @@ double EntropyBits(const std::vector<uint64_t>& h) {  // n * H0
 }
 
 // Independent parse of the documented layout (rans_codec.h): the bytes before the rANS words, i.e. P,
-// the table bit string and, with two or more symbols, the 8-byte state.
-size_t Overhead(const std::vector<uint8_t>& s, int sb) {
+// the table bit string and, with two or more symbols, the 8-byte states.
+size_t Overhead(const std::vector<uint8_t>& s, int sb, int lanes = 1) {
   if (s.empty()) return 0;
   const int precision = s[0];
   size_t pos = 1, bitpos = 0;
@@ -99,14 +100,16 @@ size_t Overhead(const std::vector<uint8_t>& s, int sb) {
   };
   rice_run(count, ((1u << (8 * sb)) - count) / count, 8 * sb);
   rice_run(count - 1, ((uint64_t{1} << precision) - count) / count, precision);
-  return pos + (bitpos + 7) / 8 + (count > 1 ? 8 : 0);
+  return pos + (bitpos + 7) / 8 + (count > 1 ? 8 * lanes : 0);
 }
 
-void ExpectRoundTrip(const std::vector<uint8_t>& raw, int sb, const std::string& what) {
-  std::vector<uint8_t> stored = RansEncode(raw, sb);
-  EXPECT_EQ(stored.size(), RansEncodedSize(Histogram(raw, sb), sb)) << what;
+// With lanes = 0 the encoder's own choice (RansLanesFor), else forced; decoded with the lanes it used.
+void ExpectRoundTrip(const std::vector<uint8_t>& raw, int sb, const std::string& what, int lanes = 0) {
+  std::vector<uint8_t> stored = RansEncode(raw, sb, lanes);
+  EXPECT_EQ(stored.size(), RansEncodedSize(Histogram(raw, sb), sb, lanes)) << what;
+  const int used = lanes ? lanes : RansLanesFor(raw.size() / sb);
   std::vector<uint8_t> back;
-  Status st = RansDecodeExact(stored, sb, raw.size(), &back);
+  Status st = RansDecodeExact(stored, sb, used, raw.size(), &back);
   ASSERT_TRUE(st.ok()) << what << ": " << st.ToString();
   ASSERT_TRUE(back == raw) << what;
 }
@@ -114,10 +117,30 @@ void ExpectRoundTrip(const std::vector<uint8_t>& raw, int sb, const std::string&
 TEST(Rans, RoundTripAllDistributionsAndSizes) {
   for (int sb : {1, 2})
     for (Dist d : kDists)
-      for (size_t n : {0, 1, 2, 3, 5, 17, 255, 1001, 65537, 1000000}) {
+      for (size_t n : {0, 1, 2, 3, 5, 17, 255, 1001, 65537, 262143, 262146, 1000000}) {
         std::vector<uint8_t> raw = Make(d, n, sb, n * 31 + sb);
-        ExpectRoundTrip(raw, sb, std::string(DistName(d)) + " sb=" + std::to_string(sb) + " n=" + std::to_string(n));
+        const std::string what = std::string(DistName(d)) + " sb=" + std::to_string(sb) + " n=" + std::to_string(n);
+        ExpectRoundTrip(raw, sb, what);
+        // Both state counts at every size: fewer symbols than lanes, and every remainder of n mod 4.
+        for (int lanes : {1, rans::kLanes}) ExpectRoundTrip(raw, sb, what + " lanes=" + std::to_string(lanes), lanes);
       }
+}
+
+// The encoder's choice: four interleaved states from 2^18 symbols on, for 24 bytes more than one state.
+TEST(Rans, InterleavesLongStreamsForTwentyFourBytes) {
+  EXPECT_EQ(RansLanesFor((1u << 18) - 1), 1);
+  EXPECT_EQ(RansLanesFor(1u << 18), rans::kLanes);
+  for (int sb : {1, 2}) {
+    const std::vector<uint8_t> raw = Make(Dist::kGaussian, 1u << 18, sb, 3);
+    const std::vector<uint64_t> h = Histogram(raw, sb);
+    EXPECT_EQ(RansEncodedSize(h, sb), RansEncodedSize(h, sb, rans::kLanes));
+    EXPECT_EQ(RansEncodedSize(h, sb, rans::kLanes), RansEncodedSize(h, sb, 1) + 8 * (rans::kLanes - 1));
+    // A stream read with the wrong number of states fails: its state block and words do not line up.
+    std::vector<uint8_t> out;
+    EXPECT_EQ(RansDecodeExact(RansEncode(raw, sb, rans::kLanes), sb, 1, raw.size(), &out).code(), StatusCode::kCorrupt);
+    EXPECT_EQ(RansDecodeExact(RansEncode(raw, sb, 1), sb, rans::kLanes, raw.size(), &out).code(), StatusCode::kCorrupt);
+  }
+  EXPECT_TRUE(RansEncode(std::vector<uint8_t>{1, 2}, 1, 3).empty());  // 3 lanes: not a format
 }
 
 TEST(Rans, EncodedSizeIsExactForAnyOrder) {
@@ -185,12 +208,12 @@ std::vector<uint8_t> Stream(std::vector<uint8_t> head, const std::string& bits, 
 TEST(Rans, RejectsMalformedStreams) {
   auto expect_corrupt = [](const std::vector<uint8_t>& s, int sb, uint64_t raw_size, const char* what) {
     std::vector<uint8_t> out;
-    Status st = RansDecodeExact(s, sb, raw_size, &out);
+    Status st = RansDecodeExact(s, sb, 1, raw_size, &out);
     EXPECT_EQ(st.code(), StatusCode::kCorrupt) << what << ": " << st.ToString();
   };
   std::vector<uint8_t> out;
   const std::string one = "00000000 0 11100000";  // S - 1 = 0, symbol 7
-  ASSERT_TRUE(RansDecodeExact(Stream({0}, one), 1, 3, &out).ok());
+  ASSERT_TRUE(RansDecodeExact(Stream({0}, one), 1, 1, 3, &out).ok());
   EXPECT_EQ(out, (std::vector<uint8_t>{7, 7, 7}));
   expect_corrupt({}, 1, 5, "empty stream for data");
   expect_corrupt({0}, 1, 0, "bytes for empty data");
@@ -216,13 +239,57 @@ TEST(Rans, RejectsMalformedStreams) {
   expect_corrupt(s, 1, 4, "final state");
   s.insert(s.end(), {0, 0, 0});
   expect_corrupt(s, 1, 4, "partial word");
-  EXPECT_EQ(RansDecodeExact({}, 3, 0, &out).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(RansDecodeExact({}, 3, 1, 0, &out).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(RansDecodeExact({}, 1, 2, 0, &out).code(), StatusCode::kInvalidArgument);  // 2 states: not a codec
+  // Four states: the stream must hold all four, each in range, and each must end at 2^31.
+  auto expect_corrupt4 = [](const std::vector<uint8_t>& s, uint64_t raw_size, const char* what) {
+    std::vector<uint8_t> o;
+    Status st = RansDecodeExact(s, 1, rans::kLanes, raw_size, &o);
+    EXPECT_EQ(st.code(), StatusCode::kCorrupt) << what << ": " << st.ToString();
+  };
+  std::vector<uint8_t> four = table;
+  for (int lane = 0; lane < rans::kLanes; ++lane) four.insert(four.end(), {0, 0, 0, 0x80, 0, 0, 0, 0});  // 2^31
+  expect_corrupt4(four, 1, "four states at 2^31 and no words: the first symbol needs one");
+  expect_corrupt4(std::vector<uint8_t>(four.begin(), four.end() - 8), 4, "three of four states");
+  std::vector<uint8_t> bad_state = four;
+  bad_state[table.size() + 8 * 2 + 3] = 0;  // lane 2 below 2^31
+  expect_corrupt4(bad_state, 4, "a lane's initial state below 2^31");
   // Memory before proof (spec §10): the two-symbol stream above declaring 2^40 symbols fails in the first
   // pass, without the terabyte being allocated (that allocation would throw here).
   s.resize(s.size() - 3);
-  const Status bomb = RansDecodeExact(s, 1, uint64_t{1} << 40, &out);
+  const Status bomb = RansDecodeExact(s, 1, 1, uint64_t{1} << 40, &out);
   EXPECT_EQ(bomb.code(), StatusCode::kCorrupt) << bomb.ToString();
   EXPECT_NE(bomb.message().find("words exhausted after 1 of"), std::string::npos) << bomb.ToString();
+}
+
+// The lane rule pinned by hand, not by the encoder: symbols 7 and 8 at 1/2 each (P = 1), so a step
+// outputs 7 + (x mod 2) and halves x. A lane starting at 2^33 + 2 b' + b gives b then b' and ends at 2^31
+// with no words: symbol k is lane k mod 4's.
+TEST(Rans, LanesTakeSymbolsInTurnAndWordsInOrder) {
+  const std::vector<uint8_t> table = Stream({1}, "10000000 0 1110000 0 0000000 0");  // symbols 7, 8 at 1/2
+  auto with_states = [&](std::initializer_list<uint64_t> states, std::vector<uint8_t> words) {
+    std::vector<uint8_t> s = table;
+    for (uint64_t x : states)
+      for (int i = 0; i < 8; ++i) s.push_back(static_cast<uint8_t>(x >> (8 * i)));
+    s.insert(s.end(), words.begin(), words.end());
+    return s;
+  };
+  const int b[8] = {1, 0, 0, 1, 1, 1, 0, 0};
+  const uint64_t base = uint64_t{1} << 33;
+  std::vector<uint8_t> out;
+  ASSERT_TRUE(RansDecodeExact(with_states({base + 2 * b[4] + b[0], base + 2 * b[5] + b[1], base + 2 * b[6] + b[2],
+                                           base + 2 * b[7] + b[3]},
+                                          {}),
+                              1, rans::kLanes, 8, &out)
+                  .ok());
+  for (int k = 0; k < 8; ++k) EXPECT_EQ(out[k], 7 + b[k]) << k;
+  // Words are one sequence taken in symbol order: lanes 0 and 1 each drop below 2^31 after their first
+  // symbol; the only word goes to lane 0 (symbol 0), and lane 1 (symbol 1) finds none.
+  const uint64_t low = uint64_t{1} << 31;
+  const Status st = RansDecodeExact(with_states({low, low + 1, uint64_t{1} << 32, uint64_t{1} << 32}, {0, 0, 0, 0}), 1,
+                                    rans::kLanes, 4, &out);
+  EXPECT_EQ(st.code(), StatusCode::kCorrupt);
+  EXPECT_NE(st.message().find("words exhausted after 2 of 4"), std::string::npos) << st.ToString();
 }
 
 // Every single-bit flip, every whole-byte inversion and every truncation of some small streams. None may
@@ -238,13 +305,13 @@ TEST(Rans, CorruptionIsDetectedAndNeverCrashes) {
   for (Dist d : {Dist::kZipf, Dist::kGaussian, Dist::kSkewed, Dist::kUniform, Dist::kUniformSmall}) {
     Tally dist;
     for (int sb : {1, 2})
-      for (size_t n : {40, 300}) {
+      for (auto [n, lanes] : {std::pair<size_t, int>{40, 1}, {300, 1}, {300, rans::kLanes}}) {
         const std::vector<uint8_t> raw = Make(d, n, sb, n + sb);
-        const std::vector<uint8_t> stored = RansEncode(raw, sb);
-        const size_t words_at = Overhead(stored, sb);
+        const std::vector<uint8_t> stored = RansEncode(raw, sb, lanes);
+        const size_t words_at = Overhead(stored, sb, lanes), states_at = words_at - 8 * lanes;
         auto attempt = [&](const std::vector<uint8_t>& s, Tally* t) {
           std::vector<uint8_t> out;
-          Status st = RansDecodeExact(s, sb, raw.size(), &out);
+          Status st = RansDecodeExact(s, sb, lanes, raw.size(), &out);
           for (Tally* x : {&all, &dist, t}) {
             ++x->trials;
             if (!st.ok())
@@ -261,7 +328,7 @@ TEST(Rans, CorruptionIsDetectedAndNeverCrashes) {
           for (int mask : {1, 2, 4, 8, 16, 32, 64, 128, 255}) {
             std::vector<uint8_t> s = stored;
             s[i] ^= static_cast<uint8_t>(mask);
-            attempt(s, &region[i < words_at - 8 ? 0 : i < words_at ? 1 : 2]);
+            attempt(s, &region[i < states_at ? 0 : i < words_at ? 1 : 2]);
           }
         Tally truncations;
         for (size_t len = 0; len < stored.size(); ++len)
@@ -283,20 +350,20 @@ TEST(Rans, RandomGarbageNeverCrashesOrHangs) {
   for (int iter = 0; iter < 10000; ++iter) {
     std::vector<uint8_t> buf(rng() % (iter % 3 ? 40 : 600));
     for (uint8_t& b : buf) b = static_cast<uint8_t>(rng());
-    const int sb = 1 + iter % 2;
+    const int sb = 1 + iter % 2, lanes = iter % 4 < 2 ? 1 : rans::kLanes;
     const uint64_t raw_size = (1 + rng() % 3000) * sb;
     if (!buf.empty() && iter % 2) buf[0] %= 12;  // a valid precision gets past the first check more often
     if (iter % 3 == 2) {  // a valid table, then random state and words: exercises the decoding loop
       std::vector<uint8_t> raw = Make(kDists[iter % 5], raw_size / sb, sb, iter);
-      std::vector<uint8_t> valid = RansEncode(raw, sb);
-      const size_t keep = std::min(valid.size(), Overhead(valid, sb) - 8);
+      std::vector<uint8_t> valid = RansEncode(raw, sb, lanes);
+      const size_t keep = std::min(valid.size(), Overhead(valid, sb, lanes) - 8 * lanes);
       buf.insert(buf.begin(), valid.begin(), valid.begin() + keep);
-      buf.resize(keep + 8 + 4 * (rng() % 64));
+      buf.resize(keep + 8 * lanes + 4 * (rng() % 64));
       for (size_t i = keep; i < buf.size(); ++i) buf[i] = static_cast<uint8_t>(rng());
-      buf[keep + 7] &= 0x7f;  // a state below 2^63
+      for (int j = 0; j < lanes; ++j) buf[keep + 8 * j + 7] &= 0x7f;  // states below 2^63
     }
     std::vector<uint8_t> out;
-    Status st = RansDecodeExact(buf, sb, raw_size, &out);
+    Status st = RansDecodeExact(buf, sb, lanes, raw_size, &out);
     if (st.ok()) {
       ++accepted;
       EXPECT_EQ(out.size(), raw_size);
@@ -323,7 +390,8 @@ TEST(RansBench, DISABLED_Speed) {
       const std::vector<uint8_t> raw = Make(d, n, sb, 42);
       std::vector<uint8_t> stored, out;
       const double enc = SecondsOf([&] { stored = RansEncode(raw, sb); });
-      const double dec = SecondsOf([&] { ASSERT_TRUE(RansDecodeExact(stored, sb, raw.size(), &out).ok()); });
+      const double dec =
+          SecondsOf([&] { ASSERT_TRUE(RansDecodeExact(stored, sb, RansLanesFor(n), raw.size(), &out).ok()); });
       ASSERT_TRUE(out == raw);
       const std::vector<uint64_t> h = Histogram(raw, sb);
       uint64_t size = 0;

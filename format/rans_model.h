@@ -12,6 +12,7 @@ namespace sdc::rans {
 constexpr uint64_t kLow = uint64_t{1} << 31;  // the state lives in [kLow, kLow << 32)
 constexpr int kMaxPrecision = 24;
 constexpr int kEscape = 12;  // Rice quotients from here on are sent verbatim
+constexpr int kLanes = 4;    // the states of the interleaved codecs (Rans8x4, Rans16x4)
 
 inline int CeilLog2(uint64_t v) { return v <= 1 ? 0 : 64 - std::countl_zero(v - 1); }
 

@@ -155,7 +155,7 @@ TEST(Report, TensorEntries) {
   EXPECT_EQ(j["budget"]["bytes"].get<uint64_t>(), 100000u);
   EXPECT_EQ(j["budget"]["used"].get<uint64_t>(), file.size());
   EXPECT_EQ(j["budget"]["left"].get<int64_t>(), 100000 - static_cast<int64_t>(file.size()));
-  EXPECT_EQ(j["format_version"], "1.0");
+  EXPECT_EQ(j["format_version"], "1.1");
   // The text report renders without throwing and names every tensor.
   const std::string text = InspectText(j);
   for (const Json& t : j["tensors"]) EXPECT_NE(text.find(t["name"].get<std::string>()), std::string::npos);

@@ -184,8 +184,8 @@ def unzstd(s, raw):
     return bytes(out)
 
 
-def unrans(data, raw, width):
-    """Static order-0 rANS over width-byte symbols -> exactly raw bytes."""
+def unrans(data, raw, width, L):
+    """Static order-0 rANS over width-byte symbols on L interleaved states -> exactly raw bytes."""
     n, A, pos = raw // width, 1 << 8 * width, 8
 
     def bits(w):  # LSB first
@@ -226,21 +226,22 @@ def unrans(data, raw, width):
     if S == 1:
         need(p == len(data), "rans: bytes after the end")
         return np.full(n, syms[0], f"<u{width}").tobytes()
-    need(len(data) >= p + 8 and (len(data) - p) % 4 == 0, "rans: bad stream length")
-    x = struct.unpack_from("<Q", data, p)[0]
-    words = struct.unpack_from(f"<{(len(data) - p - 8) // 4}I", data, p + 8)
-    need(1 << 31 <= x < 1 << 63, "rans: bad initial state")
+    need(len(data) >= p + 8 * L and (len(data) - p) % 4 == 0, "rans: bad stream length")
+    x = list(struct.unpack_from(f"<{L}Q", data, p))
+    words = struct.unpack_from(f"<{(len(data) - p - 8 * L) // 4}I", data, p + 8 * L)
+    need(all(1 << 31 <= v < 1 << 63 for v in x), "rans: bad initial state")
     c = [0, *np.cumsum(f).tolist()]
     out, w = [], 0
-    for _ in range(n):
-        slot = x & M - 1
+    for k in range(n):  # symbol k on lane k mod L; the words are one sequence, read in symbol order
+        j = k % L
+        slot = x[j] & M - 1
         i = bisect.bisect_right(c, slot) - 1
         out.append(i)
-        x = f[i] * (x >> P) + slot - c[i]
-        if x < 1 << 31:
+        x[j] = f[i] * (x[j] >> P) + slot - c[i]
+        if x[j] < 1 << 31:
             need(w < len(words), "rans: missing words")
-            x, w = x << 32 | words[w], w + 1
-    need(x == 1 << 31 and not any(words[w:]), "rans: bad final state or padding")
+            x[j], w = x[j] << 32 | words[w], w + 1
+    need(all(v == 1 << 31 for v in x) and not any(words[w:]), "rans: bad final state or padding")
     return np.array(syms.tolist(), np.uint64)[out].astype(f"<u{width}").tobytes()
 
 
@@ -305,13 +306,13 @@ def open_sdc(d):
     a, pos = m.alignment, 0
     need(a & a - 1 == 0 and a <= 4096, f"alignment {a}")
     for i, s in enumerate(secs):
-        need(s.kind <= 7 and s.codec <= 3, f"section {i}: kind or codec", UNSUPPORTED)
+        need(s.kind <= 7 and s.codec <= 5, f"section {i}: kind or codec", UNSUPPORTED)
         o, start = s.offset, f.start + pos
         need(pos <= o <= size and s.stored_size <= size - o, f"section {i}: offset")
         need(o == (pos if a <= 1 else -(-start // a) * a - f.start) and not any(d[start:o + f.start]),
              f"section {i}: alignment")
         need(s.raw_size <= MAX_SECTION_RAW, f"section {i}: raw size", LIMIT)
-        need((s.raw_size == s.stored_size or s.codec) and (s.raw_size % 2 == 0 or s.codec != 3),
+        need((s.raw_size == s.stored_size or s.codec) and (s.raw_size % 2 == 0 or s.codec not in (3, 5)),
              f"section {i}: raw size")
         pos = o + s.stored_size
     need(pos == size, "bytes after the last section")
@@ -397,7 +398,7 @@ def read(f, j):
     need(xxh64(b) == s.xxh64, f"section {j}", CHECKSUM)
     if s.codec == 1:
         return unzstd(b, s.raw_size)
-    return unrans(b, s.raw_size, s.codec - 1) if s.codec else b
+    return unrans(b, s.raw_size, 1 + s.codec % 2, 1 if s.codec < 4 else 4) if s.codec else b
 
 
 def tensor(f, t):
