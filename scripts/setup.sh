@@ -6,7 +6,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 apt_pkgs=(cmake g++ make pkg-config libzstd-dev libxxhash-dev libflatbuffers-dev flatbuffers-compiler
           libgtest-dev libomp-dev libcli11-dev nlohmann-json3-dev python3-pip clang-format
-          bible-kjv vim-runtime)   # the last two: the proving ground's text (bench/lm/corpus.py)
+          bible-kjv vim-runtime    # the proving ground's text (bench/lm/corpus.py)
+          libhtscodecs-dev)        # CRAM's coders, measured against ours (bench/code_streams.py)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
