@@ -210,6 +210,34 @@ TEST(Decoder, ScalarIsThreadCountIndependent) {
   EXPECT_EQ(one[0].data, two[0].data);
 }
 
+// Tensors are decoded side by side; with several bad ones, Verify and DecodeAll report the first in
+// manifest order, whatever the thread count and whichever thread finishes first.
+TEST(Decoder, FirstFailureInManifestOrderForAnyThreadCount) {
+  FileBuilder b;
+  for (int i = 0; i < 8; ++i)
+    b.AddQuantizedTensor("t" + std::to_string(i), DType::kF32, {40, 50}, test::Gaussian(2000, 20 + i), 4, 0);
+  const std::vector<uint8_t> file = test::Rewrite(b.Build(), [](test::FileParts& p) {
+    for (int i : {3, 5, 6}) p.manifest.tensors[i]->xxh64 ^= 1;
+  });
+  std::unique_ptr<Decoder> d;
+  ASSERT_TRUE(OpenBytes(file, &d).ok());
+  const int saved = test::MaxThreads();
+  for (int threads : {1, 2, 4}) {
+    test::SetThreads(threads);
+    for (int rep = 0; rep < 10; ++rep) {
+      const Status v = d->Verify();
+      EXPECT_EQ(v.code(), StatusCode::kChecksumMismatch) << v.ToString();
+      EXPECT_NE(v.message().find("'t3'"), std::string::npos) << threads << ": " << v.ToString();
+      std::vector<DecodedTensor> tensors;
+      std::vector<DecodedAsset> assets;
+      const Status all = d->DecodeAll(&tensors, &assets);
+      EXPECT_NE(all.message().find("'t3'"), std::string::npos) << threads << ": " << all.ToString();
+      EXPECT_TRUE(tensors.empty());
+    }
+  }
+  test::SetThreads(saved);
+}
+
 // Zstd sections may hold several frames, frames without a content size and skippable frames (spec §5).
 TEST(Decoder, ZstdFrameVariants) {
   const std::vector<uint8_t> part1(500, 'a'), part2(300, 'b');
