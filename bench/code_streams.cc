@@ -72,9 +72,8 @@ std::vector<Result> Measure(const Bytes& raw, int width, int repeat) {
   for (int lanes : {1, sdc::rans::kLanes}) {
     const Bytes stored = sdc::RansEncode(raw, width, lanes);
     Bytes out;
-    const double s = BestSeconds(repeat, [&] {
-      return sdc::RansDecodeExact(stored, width, lanes, raw.size(), &out).ok() && out == raw;
-    });
+    const double s = BestSeconds(
+        repeat, [&] { return sdc::RansDecodeExact(stored, width, lanes, raw.size(), &out).ok() && out == raw; });
     r.push_back({"sdcodec_rans_x" + std::to_string(lanes), stored.size(), s});
   }
   const Bytes z = sdc::ZstdCompress(raw, 19);
@@ -86,19 +85,21 @@ std::vector<Result> Measure(const Bytes& raw, int width, int repeat) {
   for (int order : {0, 1})
     for (int x32 : {0, RANS_ORDER_X32}) {
       const int o = order | x32 | stripe;
-      r.push_back(Hts("hts_rans4x16_o" + std::to_string(order) + (x32 ? "_x32" : ""), raw, repeat,
-                      [&](unsigned char* in, unsigned n, unsigned* size) { return rans_compress_4x16(in, n, size, o); },
-                      [](unsigned char* in, unsigned n, unsigned char* out, unsigned* size) {
-                        return rans_uncompress_to_4x16(in, n, out, size);
-                      }));
+      r.push_back(Hts(
+          "hts_rans4x16_o" + std::to_string(order) + (x32 ? "_x32" : ""), raw, repeat,
+          [&](unsigned char* in, unsigned n, unsigned* size) { return rans_compress_4x16(in, n, size, o); },
+          [](unsigned char* in, unsigned n, unsigned char* out, unsigned* size) {
+            return rans_uncompress_to_4x16(in, n, out, size);
+          }));
     }
   for (int order : {0, 1}) {
     const int o = order | stripe;
-    r.push_back(Hts("hts_arith_o" + std::to_string(order), raw, repeat,
-                    [&](unsigned char* in, unsigned n, unsigned* size) { return arith_compress(in, n, size, o); },
-                    [](unsigned char* in, unsigned n, unsigned char* out, unsigned* size) {
-                      return arith_uncompress_to(in, n, out, size);
-                    }));
+    r.push_back(Hts(
+        "hts_arith_o" + std::to_string(order), raw, repeat,
+        [&](unsigned char* in, unsigned n, unsigned* size) { return arith_compress(in, n, size, o); },
+        [](unsigned char* in, unsigned n, unsigned char* out, unsigned* size) {
+          return arith_uncompress_to(in, n, out, size);
+        }));
   }
   return r;
 }
@@ -154,7 +155,8 @@ int main(int argc, char** argv) {
       }
       std::printf("%s\t%u\t%s\t%d\t%zu", path.c_str(), i, kind == sdc::fb::SectionKind::Codes ? "codes" : "indices",
                   width, raw.size() / width);
-      for (const Result& r : Measure(raw, width, repeat)) std::printf("\t%s=%zu/%.6f", r.name.c_str(), r.bytes, r.seconds);
+      for (const Result& r : Measure(raw, width, repeat))
+        std::printf("\t%s=%zu/%.6f", r.name.c_str(), r.bytes, r.seconds);
       std::printf("\n");
       std::fflush(stdout);
     }
