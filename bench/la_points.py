@@ -24,6 +24,9 @@ LA_VERSION = 1  # bump when a baseline's bytes, the scoring or the point fields 
 # In a setting's arguments, replaced by the JSON file of the model's measured sensitivities (ModelRun.sensitivity).
 SENSITIVITY = "@sensitivity"
 SENSITIVITY_SNR_DB, SENSITIVITY_PROBES = 25.0, 2
+# ... or by the sensitivities from the diagonal Fisher (ModelRun.sensitivity(FISHER)).
+FISHER = "@fisher"
+FISHER_BATCH = 8
 
 
 @dataclass
@@ -84,24 +87,33 @@ class ModelRun:
         self.ref = fresh_ref if fresh_ref is not None else self._score(self.weights)
         self.ref_bpb = self.ref.bpb
 
-    def sensitivity(self) -> tuple[Path, str]:
-        """Per-tensor sensitivities measured on the model's calibration loss (`sdcodec.sensitivities`, never the
-        held-out text), as the JSON file `--sensitivity` reads, and a digest of its values. Cached by the weights
-        and Hessians."""
-        if not hasattr(self.lm, "calib_loss"):
-            raise BenchError(f"{self.name}: {SENSITIVITY} needs the model's calibration loss (calib_loss)")
-        path = self.dir / "sensitivity.json"
-        key = self.key("sensitivity", f"snr{SENSITIVITY_SNR_DB}", f"probes{SENSITIVITY_PROBES}")
+    def sensitivity(self, kind: str = SENSITIVITY) -> tuple[Path, str]:
+        """Per-tensor sensitivities as the JSON file `--sensitivity` reads, and a digest of its values, cached by
+        the weights and Hessians; measured on the calibration data, never the held-out text. kind SENSITIVITY:
+        loss probes (`sdcodec.sensitivities` on the model's calibration loss); FISHER: the diagonal Fisher
+        (`sdcodec.fisher_sensitivities` on its mean squared gradients over batches of FISHER_BATCH windows)."""
+        import sdcodec
+        if kind == SENSITIVITY:
+            needs, params = "calib_loss", (f"snr{SENSITIVITY_SNR_DB}", f"probes{SENSITIVITY_PROBES}")
+            compute = lambda: sdcodec.sensitivities(self.lm.calib_loss, self.weights, self.hessians,  # noqa: E731
+                                                    snr_db=SENSITIVITY_SNR_DB, probes=SENSITIVITY_PROBES)
+        else:
+            needs, params = "fisher", (f"batch{FISHER_BATCH}",)
+            compute = lambda: sdcodec.fisher_sensitivities(  # noqa: E731
+                self.lm.fisher(self.weights, batch=FISHER_BATCH), self.weights, self.hessians)
+        if not hasattr(self.lm, needs):
+            raise BenchError(f"{self.name}: {kind} needs the model's {needs}")
+        stem = kind.lstrip("@")
+        path = self.dir / f"{stem}.json"
+        key = self.key(stem, *params)
         cached = json.loads(path.read_text()) if path.is_file() and self.use_cache else {}
         if cached.get("key") != key:
-            import sdcodec
             t0 = time.perf_counter()
-            values = sdcodec.sensitivities(self.lm.calib_loss, self.weights, self.hessians,
-                                           snr_db=SENSITIVITY_SNR_DB, probes=SENSITIVITY_PROBES)
-            log(f"{self.name}: measured {len(values)} sensitivities in {time.perf_counter() - t0:.0f} s")
+            values = compute()
+            log(f"{self.name}: measured {len(values)} sensitivities ({stem}) in {time.perf_counter() - t0:.0f} s")
             cached = {"key": key, "values": {k: float(v) for k, v in sorted(values.items())}}
             write_atomic(path, json.dumps(cached, indent=1) + "\n")
-        values_path = self.dir / "sensitivity.values.json"
+        values_path = self.dir / f"{stem}.values.json"
         body = json.dumps(cached["values"], indent=1, sort_keys=True) + "\n"
         if not values_path.is_file() or values_path.read_text() != body:
             write_atomic(values_path, body)
@@ -176,10 +188,11 @@ class ModelRun:
         if binary.supports("--hessians"):
             args = args + ("--hessians", str(self.hessians_path))
         named = {str(self.hessians_path): "H"}
-        if SENSITIVITY in args:
-            path, digest = self.sensitivity()
-            args = tuple(str(path) if a == SENSITIVITY else a for a in args)
-            named[str(path)] = f"S:{digest}"  # the key follows the measured values, not the file's place
+        for kind in (SENSITIVITY, FISHER):
+            if kind in args:
+                path, digest = self.sensitivity(kind)
+                args = tuple(str(path) if a == kind else a for a in args)
+                named[str(path)] = f"S:{digest}"  # the key follows the measured values, not the file's place
         args = args + ("--budget", str(budget))
         shown_args = [named.get(a, a) for a in args]
         key = self.key("sdcodec", binary.sha256, " ".join(shown_args))

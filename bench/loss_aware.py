@@ -12,7 +12,8 @@ points only (the targets of issue 11's goal), sdcodec bracketing each within 12 
 
 A setting's `@sensitivity` argument becomes the JSON file of per-tensor sensitivities measured on the model's
 calibration loss (`sdcodec.sensitivities(lm.calib_loss, ...)`, cached), e.g.
-`--setting 'sdcodec measured=--method scalar --min-numel 0 --raw-dtype f16 --sensitivity @sensitivity'`.
+`--setting 'sdcodec measured=--method scalar --min-numel 0 --raw-dtype f16 --sensitivity @sensitivity'`;
+`@fisher` the same from the diagonal Fisher (`sdcodec.fisher_sensitivities`, models with `fisher`).
 
 Models: `stories260K` (bench/llama2c_eval.py); any other name is looked up with `lm.zoo.load(NAME)` (the
 proving-ground models of bench/lm/, when present). Each is a bench/lmeval.py LanguageModel.

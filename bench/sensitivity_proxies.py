@@ -9,7 +9,9 @@ encoder can compute from W and H alone:
   relative row     mean over rows of 1 / (row mean square · mean diag H) (the encoder's default measure);
   relative tensor  numel / tr(W H Wᵀ) (the whole tensor's error relative to its output energy);
   sqrt relative    the square root of relative row (half way, in log terms, between the first two);
-each without and with the tied embedding's factor 4 (`--tied-weight`). Figure of merit: the high-rate
+each without and with the tied embedding's factor 4 (`--tied-weight`); and, for models with gradients, the
+diagonal Fisher (`sdcodec.fisher_sensitivities`: not from W and H alone, but one backward pass per
+calibration batch instead of five forward passes per tensor). Figure of merit: the high-rate
 excess loss factor of allocating bits by weights w instead of a, E = (Σ n ρ / N) / exp(Σ n log ρ / N),
 ρ = a / w, n = numel (1: w ranks tensors exactly as the loss does; an allocation with it at a given rate
 has E times the loss increase of one with a). Bits a weight this costs at the same loss: ½·log2 E.
@@ -33,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 from bench_common import REPO, log, write_atomic
-from la_points import ModelRun
+from la_points import FISHER, ModelRun
 from loss_aware import load_model
 from sdcodec_cli import roles_of, snapshot_binary
 
@@ -74,6 +76,18 @@ def analyse(name: str) -> list[str]:
         w = np.array([r[rule] for r in rules])
         e1, e4 = excess(n, meas / w), excess(n, meas / (w * tied))
         lines.append(f"| {rule} | {e1:.2f} | {0.5 * math.log2(e1):.2f} | {e4:.2f} | {0.5 * math.log2(e4):.2f} |")
+    if hasattr(lm, "fisher"):  # not from W and H alone: one backward pass per calibration batch
+        t0 = time.perf_counter()
+        fisher = json.loads(Path(run.sensitivity(FISHER)[0]).read_text())
+        f = np.array([fisher[k] for k in names])
+        e = excess(n, meas / f)
+        lines.append(f"| diagonal Fisher (`fisher_sensitivities`; {time.perf_counter() - t0:.0f} s, cached or "
+                     f"not) | {e:.2f} | {0.5 * math.log2(e):.2f} | – | – |")
+        reliable = meas > meas.min() * 1.0001  # probes at the floor read zero or negative curvature: noise
+        if not reliable.all():
+            e = excess(n[reliable], meas[reliable] / f[reliable])
+            lines.append(f"| diagonal Fisher, the {reliable.sum()} tensors whose probe is above its floor | {e:.2f} | "
+                         f"{0.5 * math.log2(e):.2f} | – | – |")
     # Where the default goes wrong: measured a against the default's weight, by kind of matrix.
     groups: dict[str, list[float]] = {}
     for k, r, m, t in zip(names, rules, meas, tied):

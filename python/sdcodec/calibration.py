@@ -11,7 +11,9 @@ The encoder rounds with error feedback through H and spends bytes where sensitiv
 
 Costs: calibrate() is one forward pass per batch plus, per linear layer and batch, an [in, in] product of the
 layer's inputs (float64); sensitivities() evaluates the loss 1 + 2·probes times per tensor (default probes=2:
-five forward passes over the calibration data per tensor).
+five forward passes over the calibration data per tensor); fisher_sensitivities() needs only the mean squared
+gradient of each tensor over the calibration batches, one backward pass per batch for all tensors together
+(on the proving ground: 18-32 s against 7-29 min for the probes, bench/results/sensitivity_proxies.md).
 """
 import numpy as np
 
@@ -129,3 +131,32 @@ def sensitivities(loss, weights, hessians=None, names=None, snr_db=25.0, probes=
     positive = sorted(v for v in out.values() if v > 0)
     floor = 0.01 * positive[len(positive) // 2] if positive else 0.0
     return {k: max(v, floor) for k, v in out.items()}
+
+
+def fisher_sensitivities(squared_gradients, weights, hessians=None, tokens_per_batch=1):
+    """Per tensor, the loss's increase per unit of error from the diagonal Fisher: with F = E[g ⊙ g], the mean
+    over calibration batches of each gradient squared element-wise, an error Δ of equal variance everywhere
+    raises the loss by about ½ Σ F Δ² (Gauss-Newton), against the encoder's measured error tr(Δ H Δᵀ) (rows ×
+    tr H per unit variance) or Σ Δ² without a Hessian:  a_t = ½ · tokens_per_batch · Σ F / (rows · tr H).
+
+    squared_gradients: {name: array like the weight}, E[g²] of the mean loss over each batch's tokens (a torch
+    loop: after loss.backward(), acc[n] += p.grad.double() ** 2 / batches); tokens_per_batch: the tokens each
+    of those losses averaged, which puts a_t on the loss's own scale (as sensitivities() measures it), else a_t
+    is right up to one factor common to every tensor, which is all the allocation needs when every quantized
+    tensor has one. Returns {name: a_t} for encode(sensitivity=...), for every name with a squared gradient.
+    Cost: the backward passes that made squared_gradients. Why it suffices: on the proving ground it ranks
+    tensors as the probes do (bench/results/sensitivity_proxies.md)."""
+    hessians = hessians or {}
+    out = {}
+    for name, f in squared_gradients.items():
+        f = np.asarray(f, dtype=np.float64)
+        w = np.asarray(weights[name])
+        if f.size != w.size:
+            raise ValueError(f"squared gradient '{name}': {f.size} elements for a weight of {w.size}")
+        rows = w.size // w.shape[-1] if w.ndim >= 1 and w.shape[-1] else 1
+        if name in hessians:
+            per_unit = rows * float(np.trace(np.asarray(hessians[name], dtype=np.float64)))
+        else:
+            per_unit = float(w.size)
+        out[name] = 0.5 * tokens_per_batch * float(f.sum()) / per_unit if per_unit > 0 else 0.0
+    return out

@@ -89,3 +89,36 @@ def test_calibrate_hooks_every_linear_layer():
     hidden = torch.relu(model[0](torch.cat(batches))).double()
     np.testing.assert_allclose(h["2.weight"], (hidden.T @ hidden / 15).detach().numpy(), rtol=1e-5)
     np.testing.assert_allclose(h["head.weight"], h["2.weight"], rtol=1e-6)
+
+
+def test_fisher_sensitivities_match_the_probes_on_a_likelihood_model():
+    """Linear-Gaussian regression y = W* x + σ ε, loss = the mean negative log-likelihood: at W* the loss's
+    curvature per unit of H-weighted error is ½/σ², which the probes recover exactly and the diagonal Fisher
+    of batch gradients recovers up to sampling noise (it equals the Hessian in expectation here)."""
+    rng = np.random.default_rng(4)
+    n, batch = 40000, 4
+    x = rng.standard_normal((n, 8)) @ rng.standard_normal((8, 8)) * 0.3  # correlated inputs
+    sigma = {"a.weight": 0.5, "b.weight": 2.0}
+    w_star = {"a.weight": rng.standard_normal((3, 8)), "b.weight": rng.standard_normal((5, 8))}
+    eps = {k: rng.standard_normal((n, w.shape[0])) for k, w in w_star.items()}
+    y = {k: x @ w.T + sigma[k] * eps[k] for k, w in w_star.items()}
+    hess = {k: x.T @ x / n for k in w_star}
+
+    def loss(weights):
+        return sum(0.5 * np.mean(np.sum((y[k] - x @ weights[k].astype(np.float64).T) ** 2, axis=1)) / sigma[k] ** 2
+                   for k in w_star)
+
+    squared = {}
+    for k in w_star:  # the gradient of each batch's mean loss at W*: −mean(ε xᵀ) / σ
+        g = -np.einsum("bsi,bsj->bij", eps[k].reshape(-1, batch, eps[k].shape[1]), x.reshape(-1, batch, 8)) / batch
+        squared[k] = np.mean((g / sigma[k]) ** 2, axis=0)
+    fisher = sdcodec.fisher_sensitivities(squared, w_star, hess, tokens_per_batch=batch)
+    probes = sdcodec.sensitivities(loss, w_star, hess)
+    for k in w_star:
+        assert probes[k] == pytest.approx(0.5 / sigma[k] ** 2, rel=1e-3), k
+        assert fisher[k] == pytest.approx(0.5 / sigma[k] ** 2, rel=0.05), k
+    # Without a Hessian the error is plain Σ Δ²; a gradient of the wrong size is refused.
+    plain = sdcodec.fisher_sensitivities({"a.weight": np.ones((3, 8))}, w_star)
+    assert plain["a.weight"] == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="squared gradient 'a.weight': 8 elements for a weight of 24"):
+        sdcodec.fisher_sensitivities({"a.weight": np.ones(8)}, w_star)
