@@ -25,11 +25,11 @@ import tempfile
 import numpy as np
 
 from . import _core
-from .calibration import HessianAccumulator, calibrate, fisher_sensitivities, sensitivities
+from .calibration import HessianAccumulator, calibrate, fisher_sensitivities, sensitivities, squared_gradients
 
 Error = _core.Error
 
-__all__ = ["Error", "HessianAccumulator", "calibrate", "fisher_sensitivities", "sensitivities", "encode", "decode", "inspect", "verify", "encode_file", "decode_file", "load", "save",
+__all__ = ["Error", "HessianAccumulator", "calibrate", "fisher_sensitivities", "sensitivities", "squared_gradients", "encode", "decode", "inspect", "verify", "encode_file", "decode_file", "load", "save",
            "read_safetensors"]
 
 _NP_TO_SDC = {"float32": "F32", "float16": "F16", "float64": "F64", "int8": "I8", "uint8": "U8", "int16": "I16",

@@ -133,22 +133,41 @@ def sensitivities(loss, weights, hessians=None, names=None, snr_db=25.0, probes=
     return {k: max(v, floor) for k, v in out.items()}
 
 
-def fisher_sensitivities(squared_gradients, weights, hessians=None, tokens_per_batch=1):
+def squared_gradients(model, batches, loss_fn):
+    """{name: E[g ⊙ g]} for every parameter of a torch model that gets a gradient, the mean over `batches` of
+    each batch gradient squared element-wise (float64 accumulation), named as in model.named_parameters() (a
+    tied weight once, under its first name). loss_fn(model, batch) -> the batch's scalar loss, a mean over its
+    tokens. One forward and one backward pass per batch; the model's gradients are cleared before each. For
+    fisher_sensitivities(..., tokens_per_batch=tokens in each batch)."""
+    acc, n = {}, 0
+    for batch in batches:
+        model.zero_grad(set_to_none=True)
+        loss_fn(model, batch).backward()
+        for name, p in model.named_parameters():
+            if p.grad is not None:
+                g = p.grad.detach().double()
+                acc[name] = acc[name] + g * g if name in acc else g * g
+        n += 1
+    model.zero_grad(set_to_none=True)
+    return {k: (v / max(n, 1)).cpu().numpy() for k, v in acc.items()}
+
+
+def fisher_sensitivities(squares, weights, hessians=None, tokens_per_batch=1):
     """Per tensor, the loss's increase per unit of error from the diagonal Fisher: with F = E[g ⊙ g], the mean
     over calibration batches of each gradient squared element-wise, an error Δ of equal variance everywhere
     raises the loss by about ½ Σ F Δ² (Gauss-Newton), against the encoder's measured error tr(Δ H Δᵀ) (rows ×
     tr H per unit variance) or Σ Δ² without a Hessian:  a_t = ½ · tokens_per_batch · Σ F / (rows · tr H).
 
-    squared_gradients: {name: array like the weight}, E[g²] of the mean loss over each batch's tokens (a torch
-    loop: after loss.backward(), acc[n] += p.grad.double() ** 2 / batches); tokens_per_batch: the tokens each
+    squares: {name: array like the weight}, E[g²] of the mean loss over each batch's tokens (squared_gradients()
+    for a torch model; any framework: the mean of each batch gradient squared); tokens_per_batch: the tokens each
     of those losses averaged, which puts a_t on the loss's own scale (as sensitivities() measures it), else a_t
     is right up to one factor common to every tensor, which is all the allocation needs when every quantized
     tensor has one. Returns {name: a_t} for encode(sensitivity=...), for every name with a squared gradient.
-    Cost: the backward passes that made squared_gradients. Why it suffices: on the proving ground it ranks
+    Cost: the backward passes that made `squares`. Why it suffices: on the proving ground it ranks
     tensors as the probes do (bench/results/sensitivity_proxies.md)."""
     hessians = hessians or {}
     out = {}
-    for name, f in squared_gradients.items():
+    for name, f in squares.items():
         f = np.asarray(f, dtype=np.float64)
         w = np.asarray(weights[name])
         if f.size != w.size:

@@ -122,3 +122,21 @@ def test_fisher_sensitivities_match_the_probes_on_a_likelihood_model():
     assert plain["a.weight"] == pytest.approx(0.5)
     with pytest.raises(ValueError, match="squared gradient 'a.weight': 8 elements for a weight of 24"):
         sdcodec.fisher_sensitivities({"a.weight": np.ones(8)}, w_star)
+
+
+def test_squared_gradients_of_a_torch_model():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(1)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3, bias=False))
+    batches = [(torch.randn(6, 4), torch.randn(6, 3)) for _ in range(3)]
+
+    def loss_fn(m, b):
+        return ((m(b[0]) - b[1]) ** 2).mean()
+
+    g2 = sdcodec.squared_gradients(model, batches, loss_fn)
+    want = 0
+    for x, y in batches:  # d/dW mean((W x - y)^2) over 6 x 3 outputs = 2 (W x - y)ᵀ x / 18
+        r = (x @ model[0].weight.T - y).detach().double()
+        want = want + (2 * r.T @ x.double() / 18) ** 2
+    np.testing.assert_allclose(g2["0.weight"], (want / 3).numpy(), rtol=1e-9)
+    assert model[0].weight.grad is None  # cleared afterwards
