@@ -18,25 +18,26 @@ namespace {
 
 // body(i) for every i in [0, n), side by side on the OpenMP threads (tensors are independent: each reads
 // its own sections and writes its own output). The failure returned is that of the smallest i that fails,
-// so the message does not depend on the thread count; once one fails, larger indices are skipped. Each
-// body runs under Guarded (no exception crosses the parallel region).
+// so the message does not depend on the thread count; once one fails, larger indices are skipped. Only that
+// failure is kept (not a Status per index: a manifest may list 2^20 tensors). Each body runs under Guarded
+// (no exception crosses the parallel region).
 template <class Body>
 Status ParallelFor(uint32_t n, Body&& body) {
-  std::vector<Status> status(n);
-  std::atomic<uint32_t> first_failure{n};
+  Status first;
+  std::atomic<uint32_t> first_index{n};
 #pragma omp parallel for schedule(dynamic, 1) if (n > 1)
-  for (int64_t i = 0; i < static_cast<int64_t>(n); ++i) {
-    if (static_cast<uint32_t>(i) > first_failure.load(std::memory_order_relaxed)) continue;
-    status[i] = Guarded([&] { return body(static_cast<uint32_t>(i)); });
-    if (!status[i].ok()) {
-      uint32_t seen = first_failure.load(std::memory_order_relaxed);
-      while (static_cast<uint32_t>(i) < seen && !first_failure.compare_exchange_weak(seen, static_cast<uint32_t>(i))) {
-      }
+  for (int64_t k = 0; k < static_cast<int64_t>(n); ++k) {
+    const uint32_t i = static_cast<uint32_t>(k);
+    if (i > first_index.load(std::memory_order_relaxed)) continue;
+    Status s = Guarded([&] { return body(i); });
+    if (s.ok()) continue;
+#pragma omp critical(sdc_parallel_for)
+    if (i < first_index.load(std::memory_order_relaxed)) {
+      first = std::move(s);
+      first_index.store(i, std::memory_order_relaxed);
     }
   }
-  for (Status& s : status)
-    if (!s.ok()) return s;
-  return Status::Ok();
+  return first;
 }
 
 Status ReconstructRawRep(const Container& c, const fb::Tensor& t, std::vector<uint8_t>* out) {
