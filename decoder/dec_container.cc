@@ -11,7 +11,6 @@
 #include "format/endian.h"
 #include "format/printable.h"
 #include "format/rans_codec.h"
-#include "format/rans_model.h"
 #include "format/tensor_layout.h"
 #include "format/types.h"
 #include "format/zstd_codec.h"
@@ -159,8 +158,9 @@ Status Container::CheckSections() {
                   std::to_string(limits_.max_section_raw_bytes));
     SDC_CHECK(s.codec() != fb::Codec::Raw || s.raw_size() == s.stored_size(), StatusCode::kCorrupt,
               Sec(i) + ": raw codec with differing stored and raw sizes");
-    SDC_CHECK((s.codec() != fb::Codec::Rans16 && s.codec() != fb::Codec::Rans16x4) || s.raw_size() % 2 == 0,
-              StatusCode::kCorrupt, Sec(i) + ": " + CodecName(s.codec()) + " section with an odd raw size");
+    const RansCodec* rans = FindRansCodec(s.codec());
+    SDC_CHECK(!rans || s.raw_size() % rans->symbol_bytes == 0, StatusCode::kCorrupt,
+              Sec(i) + ": " + CodecName(s.codec()) + " section with an odd raw size");
     pos = s.offset() + s.stored_size();
   }
   SDC_CHECK(pos == data_size, StatusCode::kCorrupt,
@@ -378,15 +378,12 @@ Status Container::VerifySectionChecksum(uint32_t i) const {
 Status Container::ReadSection(uint32_t i, std::vector<uint8_t>* raw) const {
   SDC_RETURN_IF_ERROR(VerifySectionChecksum(i));
   std::span<const uint8_t> stored = StoredBytes(i);
+  if (const RansCodec* r = FindRansCodec(section(i).codec()))
+    return RansDecodeExact(stored, r->symbol_bytes, r->lanes, section(i).raw_size(), raw).WithContext(Sec(i));
   switch (section(i).codec()) {
     case fb::Codec::Raw: raw->assign(stored.begin(), stored.end()); return Status::Ok();
     case fb::Codec::Zstd: return ZstdDecompressExact(stored, section(i).raw_size(), raw).WithContext(Sec(i));
-    case fb::Codec::Rans8: return RansDecodeExact(stored, 1, 1, section(i).raw_size(), raw).WithContext(Sec(i));
-    case fb::Codec::Rans16: return RansDecodeExact(stored, 2, 1, section(i).raw_size(), raw).WithContext(Sec(i));
-    case fb::Codec::Rans8x4:
-      return RansDecodeExact(stored, 1, rans::kLanes, section(i).raw_size(), raw).WithContext(Sec(i));
-    case fb::Codec::Rans16x4:
-      return RansDecodeExact(stored, 2, rans::kLanes, section(i).raw_size(), raw).WithContext(Sec(i));
+    default: break;
   }
   return Error(StatusCode::kUnsupported, Sec(i) + ": unknown codec");
 }

@@ -9,6 +9,7 @@
 
 #include "format/header.h"
 #include "format/limits.h"
+#include "format/rans_model.h"
 #include "format/status.h"
 #include "sdc_generated.h"
 
@@ -61,5 +62,28 @@ std::vector<uint64_t> ShapeOf(const fb::Tensor& t);
 const char* SectionKindName(fb::SectionKind kind);
 const char* CodecName(fb::Codec codec);
 const char* RepresentationName(fb::Representation rep);
+
+// The rANS codecs (spec §5.1) as symbol width (1 or 2 bytes) and state count (1 or rans::kLanes): one table
+// for the decoder, which reads the pair from a codec, and the encoders, which write the codec for a pair.
+struct RansCodec {
+  fb::Codec codec;
+  int symbol_bytes, lanes;
+};
+inline constexpr RansCodec kRansCodecs[] = {{fb::Codec::Rans8, 1, 1},
+                                            {fb::Codec::Rans16, 2, 1},
+                                            {fb::Codec::Rans8x4, 1, rans::kLanes},
+                                            {fb::Codec::Rans16x4, 2, rans::kLanes}};
+// The entry of `codec`, or nullptr when it is not a rANS codec.
+inline const RansCodec* FindRansCodec(fb::Codec codec) {
+  for (const RansCodec& r : kRansCodecs)
+    if (r.codec == codec) return &r;
+  return nullptr;
+}
+// The codec of a stream with this width and state count (both valid).
+inline fb::Codec RansCodecFor(int symbol_bytes, int lanes) {
+  for (const RansCodec& r : kRansCodecs)
+    if (r.symbol_bytes == symbol_bytes && r.lanes == lanes) return r.codec;
+  return fb::Codec::Raw;  // unreachable for valid arguments
+}
 
 }  // namespace sdc

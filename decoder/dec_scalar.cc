@@ -45,9 +45,9 @@ void DequantizeRows(const uint8_t* codes, const float* s, uint64_t rows, uint64_
 
 void StoreFloatAs(float v, DType dtype, uint8_t* dst) {
   switch (dtype) {
-    case DType::kF16: StoreLE16(dst, FloatToHalf(v)); break;
-    case DType::kBF16: StoreLE16(dst, FloatToBf16(v)); break;
-    default: StoreLE32(dst, FloatBits(v)); break;
+    case DType::kF16: Store<DType::kF16>(v, dst); break;
+    case DType::kBF16: Store<DType::kBF16>(v, dst); break;
+    default: Store<DType::kF32>(v, dst); break;
   }
 }
 

@@ -1,5 +1,6 @@
 #include "encoder/enc_container.h"
 
+#include "decoder/dec_container.h"
 #include "encoder/enc_rans.h"
 #include "encoder/enc_zstd.h"
 
@@ -23,10 +24,8 @@ SectionData MakeSection(fb::SectionKind kind, std::span<const uint8_t> raw, int 
     }
   };
   if (rans_symbol_bytes == 1 || (rans_symbol_bytes == 2 && raw.size() % 2 == 0)) {
-    const bool wide = rans_symbol_bytes == 2, interleaved = RansLanesFor(raw.size() / rans_symbol_bytes) > 1;
-    consider(
-        interleaved ? (wide ? fb::Codec::Rans16x4 : fb::Codec::Rans8x4) : (wide ? fb::Codec::Rans16 : fb::Codec::Rans8),
-        RansEncode(raw, rans_symbol_bytes));
+    const int lanes = RansLanesFor(raw.size() / rans_symbol_bytes);
+    consider(RansCodecFor(rans_symbol_bytes, lanes), RansEncode(raw, rans_symbol_bytes, lanes));
   }
   if (zstd_level == 0) return s;
   // Symbol streams: zstd only pays where they repeat (rows of an untrained embedding, say); a level-1 probe

@@ -110,8 +110,8 @@ inline uint64_t Lookup(const uint64_t* entry, const uint16_t* bucket, int shift,
 
 // Decodes n symbols into `out`, or with kStore false only runs the state machine (the first pass over a
 // stream whose declared size its bytes do not yet vouch for: every check, no output kept). Symbol k is on
-// lane k mod kStates (1 or kLanes); a round decodes one symbol per lane, so the lanes' chains (two loads and a multiply
-// each) overlap in the processor, while the words are still taken in symbol order.
+// lane k mod kStates (1 or kLanes); a round decodes one symbol per lane, so the lanes' chains (two loads and
+// a multiply each) overlap in the processor, while the words are still taken in symbol order.
 template <int kBytes, bool kStore, int kStates>
 Status DecodeSymbols(const DecodeTable& t, const uint64_t (&x)[kStates], const uint8_t* in, const uint8_t* end,
                      uint8_t* out, uint64_t n) {

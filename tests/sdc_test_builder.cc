@@ -5,11 +5,11 @@
 #include <algorithm>
 #include <cmath>
 
+#include "decoder/dec_container.h"
 #include "encoder/enc_rans.h"
 #include "encoder/enc_zstd.h"
 #include "format/checksum.h"
 #include "format/endian.h"
-#include "format/rans_model.h"
 #include "format/zstd_codec.h"
 #include "tests/test_util.h"
 
@@ -55,12 +55,9 @@ uint32_t FileBuilder::AddSection(fb::SectionKind kind, std::span<const uint8_t> 
   if (codec == fb::Codec::Zstd) {
     p.stored = ZstdCompress(raw, 3);
     EXPECT_FALSE(raw.size() > 0 && p.stored.empty()) << "zstd failed";
-  } else if (codec == fb::Codec::Rans8 || codec == fb::Codec::Rans16 || codec == fb::Codec::Rans8x4 ||
-             codec == fb::Codec::Rans16x4) {
-    const int width = codec == fb::Codec::Rans8 || codec == fb::Codec::Rans8x4 ? 1 : 2;
-    const int lanes = codec == fb::Codec::Rans8 || codec == fb::Codec::Rans16 ? 1 : rans::kLanes;
-    EXPECT_EQ(raw.size() % width, 0u) << "rans16 needs an even raw size";
-    p.stored = RansEncode(raw, width, lanes);
+  } else if (const RansCodec* r = FindRansCodec(codec)) {
+    EXPECT_EQ(raw.size() % r->symbol_bytes, 0u) << "rans16 needs an even raw size";
+    p.stored = RansEncode(raw, r->symbol_bytes, r->lanes);
     EXPECT_FALSE(raw.size() > 0 && p.stored.empty()) << "rans failed";
   } else {
     p.stored.assign(raw.begin(), raw.end());
